@@ -1,0 +1,294 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** People and services: everything with a @handle. */
+export const sources = pgTable(
+  'sources',
+  {
+    id: text('id').primaryKey(),
+    handle: text('handle').notNull(),
+    kind: text('kind', { enum: ['person', 'service'] }).notNull(),
+    name: text('name').notNull(),
+    /** Lowercased; people only. Identities with the same email are one person. */
+    email: text('email'),
+    visibility: text('visibility', { enum: ['public', 'protected'] }).notNull().default('public'),
+    isAdmin: boolean('is_admin').notNull().default(false),
+    timezone: text('timezone').notNull().default('UTC'),
+    /** Global switch: `off` silences every delivery to this person until `on`. */
+    switchedOff: boolean('switched_off').notNull().default(false),
+    switchedOffAt: ts('switched_off_at'),
+    /** Quiet hours as HH:MM in the person's time zone; null = none. */
+    quietStart: text('quiet_start'),
+    quietEnd: text('quiet_end'),
+    /** When true, DMs falling in quiet hours go to the digest instead of being held. */
+    quietToDigest: boolean('quiet_to_digest').notNull().default(false),
+    digestPeriod: text('digest_period', { enum: ['off', 'hourly', 'daily', 'weekly'] }).notNull().default('off'),
+    digestAt: text('digest_at').notNull().default('08:00'),
+    lastDigestAt: ts('last_digest_at'),
+    /** Where DMs go for a person on both platforms: last = where they last spoke to the app. */
+    dmPreference: text('dm_preference', { enum: ['last', 'slack', 'teams', 'both'] }).notNull().default('last'),
+    lastPlatform: text('last_platform', { enum: ['slack', 'teams'] }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('sources_handle_uq').on(t.handle), uniqueIndex('sources_email_uq').on(t.email)],
+);
+
+export const serviceOwners = pgTable(
+  'service_owners',
+  {
+    serviceId: text('service_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.serviceId, t.personId] })],
+);
+
+/** A person's account on a chat platform. `data` keeps what the platform needs to reach them later. */
+export const identities = pgTable(
+  'identities',
+  {
+    id: text('id').primaryKey(),
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    platform: text('platform', { enum: ['slack', 'teams'] }).notNull(),
+    /** Slack team id / Teams tenant id. */
+    tenant: text('tenant').notNull(),
+    /** Slack user id / Teams AAD object id. */
+    externalId: text('external_id').notNull(),
+    /** Slack: { dmChannel }, Teams: { conversationReference, userId (29:...) }. */
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('identities_platform_uq').on(t.platform, t.tenant, t.externalId),
+    index('identities_person_idx').on(t.personId),
+  ],
+);
+
+/** API tokens (`tp_...`) and incoming-hook tokens; only the SHA-256 of the secret is kept. */
+export const tokens = pgTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    sourceId: text('source_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['api', 'hook'] }).notNull(),
+    hash: text('hash').notNull(),
+    createdBy: text('created_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+  },
+  (t) => [uniqueIndex('tokens_hash_uq').on(t.hash), index('tokens_source_idx').on(t.sourceId)],
+);
+
+export interface EntitiesJson {
+  mentions: string[];
+  tags: string[];
+  urls: string[];
+  amounts: { value: string; currency: string }[];
+}
+
+export const statuses = pgTable(
+  'statuses',
+  {
+    id: text('id').primaryKey(),
+    sourceId: text('source_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    /** The person who wrote it (differs from source for `as @service`); null for hooks and service tokens. */
+    authorId: text('author_id'),
+    text: text('text').notNull(),
+    platform: text('platform', { enum: ['slack', 'teams', 'api', 'hook'] }).notNull(),
+    entities: jsonb('entities').$type<EntitiesJson>().notNull(),
+    /** Lowercased words of the text, for `track`. */
+    words: text('words').array().notNull().default(sql`'{}'::text[]`),
+    /** Where a repeat must be harmless: `tok:<tokenId>:<Idempotency-Key>` or `slack:<team>:<channel>:<ts>`. */
+    dedupeKey: text('dedupe_key'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    deletedAt: ts('deleted_at'),
+  },
+  (t) => [
+    uniqueIndex('statuses_dedupe_uq').on(t.dedupeKey),
+    index('statuses_source_idx').on(t.sourceId, t.id),
+  ],
+);
+
+/** Written in the same transaction as the change it announces; the relay moves it into BullMQ. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** status.created | status.deleted | follow.requested | notice */
+    event: text('event').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    relayedAt: ts('relayed_at'),
+  },
+  (t) => [index('outbox_pending_idx').on(t.id).where(sql`relayed_at is null`)],
+);
+
+/** Chat channels known to the app (Slack channel, Teams channel or group chat). */
+export const channels = pgTable(
+  'channels',
+  {
+    id: text('id').primaryKey(),
+    platform: text('platform', { enum: ['slack', 'teams'] }).notNull(),
+    tenant: text('tenant').notNull(),
+    externalId: text('external_id').notNull(),
+    name: text('name'),
+    /** Teams: conversation reference; Slack: nothing needed beyond the id. */
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    /** `channel publish @service`: every new top-level message becomes a status of this service. */
+    publishServiceId: text('publish_service_id').references(() => sources.id, { onDelete: 'set null' }),
+    publishedBy: text('published_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('channels_platform_uq').on(t.platform, t.tenant, t.externalId)],
+);
+
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    ownerId: text('owner_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description').notNull().default(''),
+    /** Optional follow filters applied to everything this endpoint receives. */
+    filter: jsonb('filter').$type<string[]>().notNull().default([]),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    disabledReason: text('disabled_reason'),
+    /** Start of the current run of failures; reset by any success. */
+    failingSince: ts('failing_since'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('webhooks_owner_idx').on(t.ownerId)],
+);
+
+export const follows = pgTable(
+  'follows',
+  {
+    id: text('id').primaryKey(),
+    subscriberKind: text('subscriber_kind', { enum: ['person', 'channel', 'webhook'] }).notNull(),
+    subscriberId: text('subscriber_id').notNull(),
+    targetKind: text('target_kind', { enum: ['source', 'tag', 'word'] }).notNull(),
+    /** source id, lowercase tag without '#', or lowercase word. */
+    target: text('target').notNull(),
+    state: text('state', { enum: ['active', 'pending', 'off'] }).notNull(),
+    route: text('route', { enum: ['dm', 'email', 'both', 'channel', 'webhook'] }).notNull(),
+    filters: jsonb('filters').$type<string[]>().notNull().default([]),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('follows_uq').on(t.subscriberKind, t.subscriberId, t.targetKind, t.target),
+    index('follows_target_idx').on(t.targetKind, t.target, t.id),
+    index('follows_subscriber_idx').on(t.subscriberKind, t.subscriberId),
+  ],
+);
+
+/** A protected source (or a person) refusing a follower for good. */
+export const blocks = pgTable(
+  'blocks',
+  {
+    sourceId: text('source_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.personId] })],
+);
+
+export type DeliveryState = 'queued' | 'sent' | 'retrying' | 'failed' | 'skipped';
+
+/** One event to one subscriber over one route. `dedupeKey` makes a repeated fan-out harmless. */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: text('id').primaryKey(),
+    /** status.created | status.deleted | follow.requested | webhook.test | notice */
+    event: text('event').notNull(),
+    statusId: text('status_id'),
+    subscriberKind: text('subscriber_kind', { enum: ['person', 'channel', 'webhook'] }).notNull(),
+    subscriberId: text('subscriber_id').notNull(),
+    route: text('route', { enum: ['dm', 'email', 'channel', 'webhook'] }).notNull(),
+    /** The follow that caused it (for "why you got this" and "how to turn it off"). */
+    followId: text('follow_id'),
+    state: text('state', { enum: ['queued', 'sent', 'retrying', 'failed', 'skipped'] }).notNull(),
+    reason: text('reason'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    /** Event-specific data (notices, follow requests). */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    /** Where it landed, to retract it later: [{ platform, channel, ts }] / [{ platform, conversationId, activityId, serviceUrl }]. */
+    refs: jsonb('refs').$type<Record<string, unknown>[]>().notNull().default([]),
+    /** DMs held by quiet hours are released at this time; email deliveries wait for the digest. */
+    holdUntil: ts('hold_until'),
+    dedupeKey: text('dedupe_key').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [
+    uniqueIndex('deliveries_dedupe_uq').on(t.dedupeKey),
+    index('deliveries_subscriber_idx').on(t.subscriberKind, t.subscriberId, t.id),
+    index('deliveries_status_idx').on(t.statusId),
+    index('deliveries_waiting_idx').on(t.route, t.state).where(sql`state = 'queued'`),
+  ],
+);
+
+/** Consent record: every opt-in and opt-out. */
+export const consentLog = pgTable(
+  'consent_log',
+  {
+    id: text('id').primaryKey(),
+    at: ts('at').notNull().defaultNow(),
+    /** The person or admin who acted (null for an unauthenticated unsubscribe link: see subject). */
+    actorId: text('actor_id'),
+    /** follow, unfollow, approve, deny, block, on, off, digest, unsubscribe, quiet, protect, dm */
+    action: text('action').notNull(),
+    /** Whose consent this is: the person (or channel/webhook) subscribing or opting out. */
+    subjectId: text('subject_id').notNull(),
+    /** What it is about: "@build", "#deploy", "digest", ... */
+    object: text('object').notNull().default(''),
+    /** slack | teams | api | email | cli */
+    via: text('via').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('consent_at_idx').on(t.at, t.id), index('consent_subject_idx').on(t.subjectId)],
+);
+
+/** Idempotency of inbound events (Slack event_id, Teams activity id) beyond a single process. */
+export const processedEvents = pgTable('processed_events', {
+  key: text('key').primaryKey(),
+  at: ts('at').notNull().defaultNow(),
+});
+
+/** Bolt OAuth installations, one row per workspace (or enterprise). */
+export const slackInstallations = pgTable('slack_installations', {
+  id: text('id').primaryKey(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+/** One row per (person, digest period): makes "send each digest once" hold across any number of workers. */
+export const digestRuns = pgTable(
+  'digest_runs',
+  {
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    periodKey: text('period_key').notNull(),
+    sentAt: ts('sent_at').notNull().defaultNow(),
+    statusCount: integer('status_count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.personId, t.periodKey] })],
+);

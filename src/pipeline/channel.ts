@@ -1,0 +1,39 @@
+import type { Route } from '../core/types.js';
+import type { MessageRef, SendOutcome } from './messenger.js';
+
+/** A delivery row as a channel sees it (see `deliveries` in db/schema.ts). */
+export interface DeliveryRecord {
+  id: string;
+  event: string;
+  statusId: string | null;
+  subscriberKind: 'person' | 'channel' | 'webhook';
+  subscriberId: string;
+  route: Route;
+  followId: string | null;
+  attempts: number;
+  payload: Record<string, unknown>;
+  refs: Record<string, unknown>[];
+  createdAt: Date;
+}
+
+export type DeliveryOutcome =
+  | { kind: 'sent'; refs?: MessageRef[] }
+  | { kind: 'retry'; error: string; retryAfterMs?: number }
+  | { kind: 'skip'; reason: string }
+  | { kind: 'fail'; reason: string }
+  /** Not now: deliver at `until` (quiet hours). */
+  | { kind: 'hold'; until: Date };
+
+/** One delivery route. The registry is a Record<Route, Channel>, so a missing one is a compile error. */
+export interface Channel {
+  readonly route: Route;
+  /** Attempts allowed for this route (webhooks: retry delays + 1). */
+  readonly maxAttempts: number;
+  /** Delay before attempt n+1 after attempt n (1-based) failed without a Retry-After. */
+  backoffMs(attempt: number): number;
+  deliver(delivery: DeliveryRecord): Promise<DeliveryOutcome>;
+}
+
+export type ChannelRegistry = Record<Route, Channel>;
+
+export type { SendOutcome };
