@@ -43,3 +43,8 @@ export const notFound = (msg: string, usage?: string) => new DomainError('not_fo
 export const rule = (msg: string, usage?: string) => new DomainError('rule', msg, usage);
 export const conflict = (msg: string) => new DomainError('conflict', msg);
 export const unauthenticated = (msg: string) => new DomainError('unauthenticated', msg);
+
+/** The sentence a person sees: the mistake, then the right usage. */
+export function describeError(e: DomainError): string {
+  return e.usage ? `${e.message} Try: ${e.usage}` : e.message;
+}

@@ -1,0 +1,84 @@
+import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import { newId } from '../core/ids.js';
+import type { DbOrTx } from '../db/client.js';
+import { consentLog } from '../db/schema.js';
+import type { AppContext } from './context.js';
+
+export type ConsentAction =
+  | 'follow'
+  | 'unfollow'
+  | 'approve'
+  | 'deny'
+  | 'block'
+  | 'on'
+  | 'off'
+  | 'digest'
+  | 'unsubscribe'
+  | 'quiet'
+  | 'protect'
+  | 'dm'
+  | 'track'
+  | 'untrack';
+
+export type Via = 'slack' | 'teams' | 'api' | 'email' | 'cli' | 'hook';
+
+export interface ConsentEntry {
+  actorId: string | null;
+  action: ConsentAction;
+  subjectId: string;
+  object?: string;
+  via: Via;
+  detail?: Record<string, unknown>;
+  at?: Date;
+}
+
+/** Records an opt-in or opt-out; call it inside the transaction that makes the change. */
+export async function recordConsent(tx: DbOrTx, e: ConsentEntry): Promise<void> {
+  await tx.insert(consentLog).values({
+    id: newId(e.at?.getTime()),
+    at: e.at ?? new Date(),
+    actorId: e.actorId,
+    action: e.action,
+    subjectId: e.subjectId,
+    object: e.object ?? '',
+    via: e.via,
+    detail: e.detail ?? {},
+  });
+}
+
+export interface ConsentQuery {
+  since?: Date;
+  subjectId?: string;
+  limit: number;
+  /** Cursor: the id of the last item of the previous page. */
+  before?: string;
+}
+
+/** Newest first, keyset-paginated. */
+export async function listConsent(ctx: AppContext, q: ConsentQuery) {
+  const where: SQL[] = [];
+  if (q.since) where.push(gte(consentLog.at, q.since));
+  if (q.subjectId) where.push(or(eq(consentLog.subjectId, q.subjectId), eq(consentLog.actorId, q.subjectId))!);
+  if (q.before) where.push(lt(consentLog.id, q.before));
+  const rows = await ctx.db
+    .select()
+    .from(consentLog)
+    .where(where.length ? and(...where) : undefined)
+    .orderBy(desc(consentLog.id))
+    .limit(q.limit + 1);
+  const items = rows.slice(0, q.limit);
+  return { items, next: rows.length > q.limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+const csvCell = (v: unknown): string => {
+  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  // Quote always; double inner quotes; neutralise spreadsheet formulas (CSV injection).
+  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+  return `"${safe.replace(/"/g, '""')}"`;
+};
+
+export function consentCsv(rows: { id: string; at: Date; actorId: string | null; action: string; subjectId: string; object: string; via: string; detail: unknown }[]): string {
+  const head = ['id', 'at', 'actor_id', 'action', 'subject_id', 'object', 'via', 'detail'].join(',');
+  const lines = rows.map((r) => [r.id, r.at.toISOString(), r.actorId, r.action, r.subjectId, r.object, r.via, r.detail].map(csvCell).join(','));
+  return [head, ...lines].join('\r\n') + '\r\n';
+}

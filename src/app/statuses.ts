@@ -1,0 +1,198 @@
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { parseEntities, wordsOf } from '../core/entities.js';
+import { notFound, rule } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { StatusView } from '../core/messages.js';
+import { canView, noViewer, type ViewerFacts } from '../core/permissions.js';
+import type { StatusPlatform } from '../core/types.js';
+import type { DbOrTx } from '../db/client.js';
+import { blocks, follows, serviceOwners, sources, statuses } from '../db/schema.js';
+import type { AppContext } from './context.js';
+import { writeOutbox } from './outbox.js';
+import { getSourceById, isOwnerOf, type SourceRow } from './people.js';
+import { requireActAs } from './services.js';
+import { toStatusView } from './status-view.js';
+
+export type StatusRow = typeof statuses.$inferSelect;
+
+export const MAX_STATUS_LENGTH = 1000;
+
+/** Trims and checks 1..1000 characters (counted as Unicode code points). */
+export function checkStatusText(raw: string): string {
+  const text = raw.replace(/\r\n?/g, '\n').trim();
+  const length = [...text].length;
+  if (length === 0) throw rule('A status needs some text (1 to 1,000 characters).', 'post <text>');
+  if (length > MAX_STATUS_LENGTH) throw rule(`A status is at most 1,000 characters; this one has ${length.toLocaleString('en')}.`, 'post <text>');
+  return text;
+}
+
+export interface PostInput {
+  sourceId: string;
+  authorId?: string | null;
+  text: string;
+  platform: StatusPlatform;
+  /** Makes a repeat harmless: `tok:<tokenId>:<Idempotency-Key>`, `slack:<team>:<channel>:<ts>`, ... */
+  dedupeKey?: string;
+}
+
+const isUniqueViolation = (e: unknown) =>
+  typeof e === 'object' && e !== null && ((e as { code?: string }).code === '23505' || (e as { cause?: { code?: string } }).cause?.code === '23505');
+
+/**
+ * Accepts a status: the status and its outbox record are written in one transaction, so a crash
+ * between commit and enqueue loses nothing (the relay finds the outbox row).
+ */
+export async function postStatus(ctx: AppContext, input: PostInput): Promise<{ status: StatusView; created: boolean }> {
+  const text = checkStatusText(input.text);
+  const source = await getSourceById(ctx.db, input.sourceId);
+  if (!source) throw notFound('Unknown source.');
+  if (input.dedupeKey) {
+    const prior = await byDedupeKey(ctx.db, input.dedupeKey);
+    if (prior) return { status: toStatusView(ctx.config.publicUrl, prior, source), created: false };
+  }
+  const now = ctx.clock.now();
+  try {
+    const row = await ctx.db.transaction(async (tx) => {
+      const [s] = await tx
+        .insert(statuses)
+        .values({
+          id: newId(now.getTime()),
+          sourceId: source.id,
+          authorId: input.authorId ?? null,
+          text,
+          platform: input.platform,
+          entities: parseEntities(text),
+          words: wordsOf(text),
+          dedupeKey: input.dedupeKey ?? null,
+          createdAt: now,
+        })
+        .returning();
+      await writeOutbox(tx, { event: 'status.created', payload: { statusId: s!.id } });
+      return s!;
+    });
+    ctx.kick();
+    return { status: toStatusView(ctx.config.publicUrl, row, source), created: true };
+  } catch (e) {
+    if (input.dedupeKey && isUniqueViolation(e)) {
+      const prior = await byDedupeKey(ctx.db, input.dedupeKey);
+      if (prior) return { status: toStatusView(ctx.config.publicUrl, prior, source), created: false };
+    }
+    throw e;
+  }
+}
+
+async function byDedupeKey(db: DbOrTx, key: string): Promise<StatusRow | null> {
+  const rows = await db.select().from(statuses).where(eq(statuses.dedupeKey, key)).limit(1);
+  return rows[0] ?? null;
+}
+
+export interface Viewer {
+  id: string | null;
+  isAdmin: boolean;
+}
+
+/** The facts the permission rules need about one viewer and one source. */
+export async function viewerFacts(db: DbOrTx, source: SourceRow, viewer: Viewer): Promise<ViewerFacts> {
+  if (!viewer.id) return { ...noViewer, isAdmin: viewer.isAdmin };
+  const [isOwner, follow, blocked] = await Promise.all([
+    isOwnerOf(db, source.id, viewer.id),
+    db
+      .select({ state: follows.state })
+      .from(follows)
+      .where(and(eq(follows.subscriberKind, 'person'), eq(follows.subscriberId, viewer.id), eq(follows.targetKind, 'source'), eq(follows.target, source.id)))
+      .limit(1),
+    db.select({ one: sql`1` }).from(blocks).where(and(eq(blocks.sourceId, source.id), eq(blocks.personId, viewer.id))).limit(1),
+  ]);
+  return { isOwner, isAdmin: viewer.isAdmin, followState: follow[0]?.state ?? null, blocked: blocked.length > 0 };
+}
+
+export async function canViewSource(ctx: Pick<AppContext, 'db'>, source: SourceRow, viewer: Viewer): Promise<boolean> {
+  return canView(source.visibility, await viewerFacts(ctx.db, source, viewer));
+}
+
+/** One status, if it exists, is not deleted, and the viewer may see it; otherwise 404 (never reveal). */
+export async function getStatus(ctx: AppContext, id: string, viewer: Viewer): Promise<{ row: StatusRow; source: SourceRow; view: StatusView }> {
+  const rows = await ctx.db
+    .select({ s: statuses, src: sources })
+    .from(statuses)
+    .innerJoin(sources, eq(sources.id, statuses.sourceId))
+    .where(and(eq(statuses.id, id), isNull(statuses.deletedAt)))
+    .limit(1);
+  const r = rows[0];
+  if (!r || !(await canViewSource(ctx, r.src, viewer))) throw notFound(`No status ${id}.`);
+  return { row: r.s, source: r.src, view: toStatusView(ctx.config.publicUrl, r.s, r.src) };
+}
+
+/** Deletes a status everywhere it went: feeds drop it, chat messages are deleted, webhooks get `status.deleted`. */
+export async function deleteStatus(ctx: AppContext, actor: Viewer, id: string): Promise<void> {
+  const { row, source } = await getStatus(ctx, id, actor);
+  await requireActAs(ctx, { id: actor.id ?? '', isAdmin: actor.isAdmin }, source);
+  await ctx.db.transaction(async (tx) => {
+    const upd = await tx
+      .update(statuses)
+      .set({ deletedAt: ctx.clock.now() })
+      .where(and(eq(statuses.id, row.id), isNull(statuses.deletedAt)))
+      .returning({ id: statuses.id });
+    if (upd.length) await writeOutbox(tx, { event: 'status.deleted', payload: { statusId: row.id } });
+  });
+  ctx.kick();
+}
+
+export interface Page {
+  limit: number;
+  before?: string | undefined;
+}
+
+export const clampLimit = (raw: unknown, def = 20): number => {
+  const n = Number(raw ?? def);
+  return Number.isFinite(n) ? Math.max(1, Math.min(100, Math.floor(n))) : def;
+};
+
+/** A source's statuses, newest first, keyset-paginated by id (ids are time-ordered). */
+export async function sourceTimeline(ctx: AppContext, source: SourceRow, viewer: Viewer, page: Page) {
+  if (!(await canViewSource(ctx, source, viewer))) {
+    throw notFound(`@${source.handle} is protected; only approved followers see its statuses.`);
+  }
+  const where: SQL[] = [eq(statuses.sourceId, source.id), isNull(statuses.deletedAt)];
+  if (page.before) where.push(lt(statuses.id, page.before));
+  const rows = await ctx.db.select().from(statuses).where(and(...where)).orderBy(desc(statuses.id)).limit(page.limit + 1);
+  const items = rows.slice(0, page.limit).map((r) => toStatusView(ctx.config.publicUrl, r, source));
+  return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/**
+ * A person's home timeline: statuses of the sources, tags and words they follow (any state but
+ * pending, so switched-off follows stay readable), limited to what they may see.
+ */
+export async function homeTimeline(ctx: AppContext, personId: string, page: Page, since?: Date) {
+  const mine = and(eq(follows.subscriberKind, 'person'), eq(follows.subscriberId, personId), inArray(follows.state, ['active', 'off']));
+  const sourceIds = ctx.db.select({ t: follows.target }).from(follows).where(and(mine, eq(follows.targetKind, 'source')));
+  const tagRows = await ctx.db.select({ t: follows.target }).from(follows).where(and(mine, eq(follows.targetKind, 'tag')));
+  const wordRows = await ctx.db.select({ t: follows.target }).from(follows).where(and(mine, eq(follows.targetKind, 'word')));
+  const reach: SQL[] = [inArray(statuses.sourceId, sourceIds)];
+  const textArray = (xs: { t: string }[]) => sql`array[${sql.join(xs.map((x) => sql`${x.t}`), sql`, `)}]::text[]`;
+  if (tagRows.length) reach.push(sql`${statuses.entities}->'tags' ?| ${textArray(tagRows)}`);
+  if (wordRows.length) reach.push(sql`${statuses.words} && ${textArray(wordRows)}`);
+  // Visible: public sources not blocking the person, or protected ones they own or were approved by.
+  const visible = or(
+    and(
+      eq(sources.visibility, 'public'),
+      sql`not exists (select 1 from ${blocks} b where b.source_id = ${sources.id} and b.person_id = ${personId})`,
+    ),
+    eq(sources.id, personId),
+    sql`exists (select 1 from ${serviceOwners} o where o.service_id = ${sources.id} and o.person_id = ${personId})`,
+    sql`exists (select 1 from ${follows} f where f.subscriber_kind = 'person' and f.subscriber_id = ${personId} and f.target_kind = 'source' and f.target = ${sources.id} and f.state in ('active','off'))`,
+  );
+  const where: SQL[] = [isNull(statuses.deletedAt), or(...reach)!, visible!];
+  if (page.before) where.push(lt(statuses.id, page.before));
+  if (since) where.push(sql`${statuses.createdAt} >= ${since.toISOString()}`);
+  const rows = await ctx.db
+    .select({ s: statuses, src: sources })
+    .from(statuses)
+    .innerJoin(sources, eq(sources.id, statuses.sourceId))
+    .where(and(...where))
+    .orderBy(desc(statuses.id))
+    .limit(page.limit + 1);
+  const items = rows.slice(0, page.limit).map((r) => toStatusView(ctx.config.publicUrl, r.s, r.src));
+  return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
+}

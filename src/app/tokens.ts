@@ -1,0 +1,77 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import { forbidden, invalid, unauthenticated } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { sources, tokens } from '../db/schema.js';
+import type { AppContext } from './context.js';
+import type { SourceRow } from './people.js';
+
+/** Only the SHA-256 of a token is stored; a token is 32 random bytes, so a fast hash is enough. */
+export function hashToken(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two secrets of any length (compares their digests). */
+export function secretsEqual(a: string, b: string): boolean {
+  const da = createHash('sha256').update(a).digest();
+  const db = createHash('sha256').update(b).digest();
+  return timingSafeEqual(da, db);
+}
+
+const mint = (prefix: string) => `${prefix}${randomBytes(32).toString('base64url')}`;
+
+export async function createApiToken(ctx: Pick<AppContext, 'db'>, sourceId: string, createdBy?: string | null, expiresAt?: Date): Promise<string> {
+  const token = mint('tp_');
+  await ctx.db.insert(tokens).values({ id: newId(), sourceId, kind: 'api', hash: hashToken(token), createdBy: createdBy ?? null, expiresAt: expiresAt ?? null });
+  return token;
+}
+
+/** A new incoming-hook URL for a service: the token alone authorises posting as it. */
+export async function createHookUrl(ctx: Pick<AppContext, 'db' | 'config'>, service: SourceRow, createdBy?: string | null): Promise<string> {
+  if (service.kind !== 'service') throw invalid(`@${service.handle} is a person; incoming hooks are for services.`);
+  const token = mint('th_');
+  await ctx.db.insert(tokens).values({ id: newId(), sourceId: service.id, kind: 'hook', hash: hashToken(token), createdBy: createdBy ?? null });
+  return `${ctx.config.publicUrl}/hooks/${token}`;
+}
+
+export async function revokeToken(ctx: Pick<AppContext, 'db'>, tokenId: string): Promise<void> {
+  await ctx.db.update(tokens).set({ revokedAt: new Date() }).where(eq(tokens.id, tokenId));
+}
+
+export type Principal =
+  /** ADMIN_TOKEN: acts as an administrator with no source of its own. */
+  | { kind: 'admin'; tokenId: 'admin'; source: null; isAdmin: true }
+  | { kind: 'source'; tokenId: string; source: SourceRow; isAdmin: boolean };
+
+async function lookup(ctx: Pick<AppContext, 'db' | 'clock'>, secret: string, kind: 'api' | 'hook') {
+  const rows = await ctx.db
+    .select({ token: tokens, source: sources })
+    .from(tokens)
+    .innerJoin(sources, eq(sources.id, tokens.sourceId))
+    .where(and(eq(tokens.hash, hashToken(secret)), eq(tokens.kind, kind), isNull(tokens.revokedAt)))
+    .limit(1);
+  const row = rows[0];
+  if (!row) return null;
+  if (row.token.expiresAt && row.token.expiresAt.getTime() <= ctx.clock.now().getTime()) return null;
+  return row;
+}
+
+/** Resolves a bearer token: ADMIN_TOKEN (constant-time), or a stored API token by its hash. */
+export async function authenticate(ctx: Pick<AppContext, 'db' | 'clock' | 'config'>, bearer: string | undefined): Promise<Principal> {
+  if (!bearer) throw unauthenticated('This endpoint needs a bearer token: Authorization: Bearer tp_...');
+  const admin = ctx.config.adminToken;
+  if (admin && secretsEqual(bearer, admin)) return { kind: 'admin', tokenId: 'admin', source: null, isAdmin: true };
+  const row = await lookup(ctx, bearer, 'api');
+  if (!row) throw unauthenticated('The bearer token is not valid (unknown, revoked or expired).');
+  return { kind: 'source', tokenId: row.token.id, source: row.source, isAdmin: row.source.isAdmin };
+}
+
+export async function authenticateHook(ctx: Pick<AppContext, 'db' | 'clock'>, secret: string): Promise<{ tokenId: string; service: SourceRow }> {
+  const row = secret.startsWith('th_') ? await lookup(ctx, secret, 'hook') : null;
+  if (!row) throw unauthenticated('Unknown or revoked hook URL.');
+  return { tokenId: row.token.id, service: row.source };
+}
+
+export function requireAdmin(p: Principal): void {
+  if (!p.isAdmin) throw forbidden('Only an administrator may do this.');
+}
