@@ -1,0 +1,351 @@
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { forbidden, invalid, notFound, rule } from '../core/errors.js';
+import { parseFilter } from '../core/filters.js';
+import { newId } from '../core/ids.js';
+import { canDecideRequest, decideFollow } from '../core/permissions.js';
+import type { FollowRoute, FollowState, SubscriberKind, TargetKind } from '../core/types.js';
+import type { DbOrTx } from '../db/client.js';
+import { blocks, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
+import { recordConsent, type Via } from './audit.js';
+import type { AppContext } from './context.js';
+import { writeOutbox } from './outbox.js';
+import { getSourceById, isOwnerOf, requireSource, type SourceRow } from './people.js';
+
+export type FollowRow = typeof follows.$inferSelect;
+
+export interface Subscriber {
+  kind: SubscriberKind;
+  id: string;
+}
+
+export interface TargetSpec {
+  kind: TargetKind;
+  /** source id, tag or word (lowercase). */
+  value: string;
+  /** How people write it: "@build", "#deploy", "outage". */
+  label: string;
+  source?: SourceRow;
+}
+
+const WORD_RE = /^[\p{L}\p{N}_][\p{L}\p{N}_-]{0,63}$/u;
+
+/** "@build" -> source, "#deploy" -> tag, "outage" -> tracked word. */
+export async function resolveTarget(ctx: Pick<AppContext, 'db'>, raw: string): Promise<TargetSpec> {
+  const t = raw.trim();
+  if (t.startsWith('@')) {
+    const source = await requireSource(ctx, t);
+    return { kind: 'source', value: source.id, label: `@${source.handle}`, source };
+  }
+  if (t.startsWith('#')) {
+    const tag = t.slice(1).toLowerCase();
+    if (!WORD_RE.test(tag)) throw invalid(`"${raw}" is not a tag.`, 'follow #tag');
+    return { kind: 'tag', value: tag, label: `#${tag}` };
+  }
+  const word = t.toLowerCase();
+  if (!WORD_RE.test(word)) throw invalid(`"${raw}" is not a single word to track.`, 'track <word>');
+  return { kind: 'word', value: word, label: `"${word}"` };
+}
+
+export async function labelOf(db: DbOrTx, f: Pick<FollowRow, 'targetKind' | 'target'>): Promise<string> {
+  if (f.targetKind === 'tag') return `#${f.target}`;
+  if (f.targetKind === 'word') return `"${f.target}"`;
+  const s = await getSourceById(db, f.target);
+  return s ? `@${s.handle}` : '(deleted source)';
+}
+
+export interface FollowInput {
+  subscriber: Subscriber;
+  /** The person asking (owner of the webhook, member of the channel, or the subscriber itself). */
+  actor: { id: string | null; isAdmin: boolean };
+  target: TargetSpec;
+  route: FollowRoute;
+  filters?: string[];
+  via: Via;
+}
+
+export interface FollowResult {
+  follow: FollowRow;
+  created: boolean;
+  /** The follow is a request awaiting the protected source's approval. */
+  pending: boolean;
+}
+
+/**
+ * Follows a source, tag or word — or changes an existing follow's route and filters.
+ * Protected sources turn the follow into a request that their owners approve.
+ */
+export async function follow(ctx: AppContext, input: FollowInput): Promise<FollowResult> {
+  const filters = (input.filters ?? []).map(parseFilter);
+  const { subscriber, target } = input;
+  if (target.kind === 'source' && subscriber.kind === 'person' && target.value === subscriber.id) {
+    throw rule('You cannot follow yourself.', 'follow @handle');
+  }
+  let decision: 'active' | 'pending' = 'active';
+  if (target.kind === 'source' && target.source) {
+    const src = target.source;
+    const personId = subscriber.kind === 'person' ? subscriber.id : input.actor.id;
+    const [owner, blocked, existing] = await Promise.all([
+      personId ? isOwnerOf(ctx.db, src.id, personId) : Promise.resolve(false),
+      personId
+        ? ctx.db.select({ one: sql`1` }).from(blocks).where(and(eq(blocks.sourceId, src.id), eq(blocks.personId, personId))).limit(1)
+        : Promise.resolve([]),
+      findFollow(ctx.db, subscriber, target),
+    ]);
+    const d = decideFollow(src.visibility, {
+      isOwner: owner || input.actor.isAdmin,
+      isAdmin: input.actor.isAdmin,
+      blocked: blocked.length > 0,
+      followState: existing?.state ?? null,
+    });
+    if (d === 'refused') throw forbidden(`@${src.handle} does not accept your follow.`);
+    decision = d;
+  }
+  const now = ctx.clock.now();
+  const result = await ctx.db.transaction(async (tx) => {
+    const existing = await findFollow(tx, subscriber, target);
+    if (existing) {
+      const [u] = await tx
+        .update(follows)
+        .set({ route: input.route, filters, updatedAt: now })
+        .where(eq(follows.id, existing.id))
+        .returning();
+      await recordConsent(tx, {
+        actorId: input.actor.id,
+        action: 'follow',
+        subjectId: subscriber.id,
+        object: target.label,
+        via: input.via,
+        detail: { change: true, route: input.route, filters, subscriberKind: subscriber.kind },
+        at: now,
+      });
+      return { follow: u!, created: false, pending: u!.state === 'pending' };
+    }
+    const [f] = await tx
+      .insert(follows)
+      .values({
+        id: newId(now.getTime()),
+        subscriberKind: subscriber.kind,
+        subscriberId: subscriber.id,
+        targetKind: target.kind,
+        target: target.value,
+        state: decision,
+        route: input.route,
+        filters,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await recordConsent(tx, {
+      actorId: input.actor.id,
+      action: 'follow',
+      subjectId: subscriber.id,
+      object: target.label,
+      via: input.via,
+      detail: { state: decision, route: input.route, filters, subscriberKind: subscriber.kind },
+      at: now,
+    });
+    if (decision === 'pending') await writeOutbox(tx, { event: 'follow.requested', payload: { followId: f!.id } });
+    return { follow: f!, created: true, pending: decision === 'pending' };
+  });
+  if (result.pending && result.created) ctx.kick();
+  return result;
+}
+
+export async function findFollow(db: DbOrTx, subscriber: Subscriber, target: Pick<TargetSpec, 'kind' | 'value'>): Promise<FollowRow | null> {
+  const rows = await db
+    .select()
+    .from(follows)
+    .where(
+      and(
+        eq(follows.subscriberKind, subscriber.kind),
+        eq(follows.subscriberId, subscriber.id),
+        eq(follows.targetKind, target.kind),
+        eq(follows.target, target.value),
+      ),
+    )
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export async function getFollow(db: DbOrTx, id: string): Promise<FollowRow | null> {
+  const rows = await db.select().from(follows).where(eq(follows.id, id)).limit(1);
+  return rows[0] ?? null;
+}
+
+export async function unfollow(ctx: AppContext, input: { subscriber: Subscriber; actor: { id: string | null }; target: TargetSpec; via: Via }): Promise<void> {
+  const existing = await findFollow(ctx.db, input.subscriber, input.target);
+  if (!existing) throw notFound(`You do not follow ${input.target.label}.`, 'following');
+  await removeFollow(ctx, existing, input.actor.id, input.via, input.target.label);
+}
+
+export async function removeFollow(ctx: AppContext, f: FollowRow, actorId: string | null, via: Via, label?: string): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    await tx.delete(follows).where(eq(follows.id, f.id));
+    await recordConsent(tx, {
+      actorId,
+      action: f.targetKind === 'word' ? 'untrack' : 'unfollow',
+      subjectId: f.subscriberId,
+      object: label ?? (await labelOf(tx, f)),
+      via,
+      detail: { subscriberKind: f.subscriberKind },
+      at: now,
+    });
+  });
+}
+
+/** `on @handle` / `off @handle`: one follow's deliveries. A pending request cannot be switched. */
+export async function setFollowSwitch(ctx: AppContext, personId: string, target: TargetSpec, on: boolean, via: Via): Promise<FollowRow> {
+  const f = await findFollow(ctx.db, { kind: 'person', id: personId }, target);
+  if (!f) throw notFound(`You do not follow ${target.label}.`, `follow ${target.label}`);
+  if (f.state === 'pending') throw rule(`Your follow of ${target.label} is still waiting for approval.`, 'following');
+  const state: FollowState = on ? 'active' : 'off';
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const [u] = await tx.update(follows).set({ state, updatedAt: now }).where(eq(follows.id, f.id)).returning();
+    await recordConsent(tx, { actorId: personId, action: on ? 'on' : 'off', subjectId: personId, object: target.label, via, at: now });
+    return u!;
+  });
+}
+
+/** `on` / `off`: all of a person's deliveries. */
+export async function setGlobalSwitch(ctx: AppContext, personId: string, on: boolean, via: Via): Promise<void> {
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    await tx
+      .update(sources)
+      .set(on ? { switchedOff: false } : { switchedOff: true, switchedOffAt: now })
+      .where(eq(sources.id, personId));
+    await recordConsent(tx, { actorId: personId, action: on ? 'on' : 'off', subjectId: personId, object: 'all', via, at: now });
+  });
+}
+
+/** Pending follow requests of every source the person may decide for (admins: all). */
+export async function pendingRequests(ctx: Pick<AppContext, 'db'>, person: { id: string; isAdmin: boolean }, page: { limit: number; before?: string }) {
+  const owned = ctx.db.select({ id: serviceOwners.serviceId }).from(serviceOwners).where(eq(serviceOwners.personId, person.id));
+  const conds = [eq(follows.state, 'pending'), eq(follows.targetKind, 'source')];
+  if (!person.isAdmin) conds.push(sql`(${follows.target} = ${person.id} or ${inArray(follows.target, owned)})`);
+  if (page.before) conds.push(gt(follows.id, page.before));
+  const rows = await ctx.db.select().from(follows).where(and(...conds)).orderBy(asc(follows.id)).limit(page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/** Who is behind a subscriber, for display: a person's handle, a channel or a webhook. */
+export async function subscriberLabel(db: DbOrTx, kind: SubscriberKind, id: string): Promise<string> {
+  if (kind === 'person') {
+    const s = await getSourceById(db, id);
+    return s ? `@${s.handle}` : '(unknown person)';
+  }
+  if (kind === 'webhook') {
+    const w = await db.select({ url: webhooks.url }).from(webhooks).where(eq(webhooks.id, id)).limit(1);
+    return w[0] ? `webhook ${w[0].url}` : '(deleted webhook)';
+  }
+  return `channel ${id}`;
+}
+
+export interface DecideInput {
+  actor: { id: string | null; isAdmin: boolean };
+  followId: string;
+  decision: 'approve' | 'deny';
+  via: Via;
+}
+
+/**
+ * Approves or denies a follow request. Only the source, its owners or an admin decide — never the
+ * requester. The requester is told the outcome in a DM (for people).
+ */
+export async function decideFollowRequest(ctx: AppContext, input: DecideInput): Promise<{ follow: FollowRow | null; source: SourceRow; requester: string; changed: boolean }> {
+  const f = await getFollow(ctx.db, input.followId);
+  if (!f || f.targetKind !== 'source') throw notFound('That follow request no longer exists.', 'requests');
+  const source = await getSourceById(ctx.db, f.target);
+  if (!source) throw notFound('That follow request no longer exists.', 'requests');
+  const isOwner = input.actor.id ? await isOwnerOf(ctx.db, source.id, input.actor.id) : false;
+  const isRequester = f.subscriberKind === 'person' && f.subscriberId === input.actor.id;
+  if (!canDecideRequest({ isOwner, isAdmin: input.actor.isAdmin, isRequester })) {
+    throw forbidden(isRequester ? 'You cannot decide your own follow request.' : `Only @${source.handle} or its owners can decide this request.`);
+  }
+  const requester = await subscriberLabel(ctx.db, f.subscriberKind, f.subscriberId);
+  if (f.state !== 'pending') return { follow: f, source, requester, changed: false };
+  const now = ctx.clock.now();
+  const result = await ctx.db.transaction(async (tx) => {
+    let row: FollowRow | null = null;
+    if (input.decision === 'approve') {
+      row = (await tx.update(follows).set({ state: 'active', updatedAt: now }).where(and(eq(follows.id, f.id), eq(follows.state, 'pending'))).returning())[0] ?? null;
+    } else {
+      await tx.delete(follows).where(and(eq(follows.id, f.id), eq(follows.state, 'pending')));
+    }
+    await recordConsent(tx, {
+      actorId: input.actor.id,
+      action: input.decision,
+      subjectId: f.subscriberId,
+      object: `@${source.handle}`,
+      via: input.via,
+      detail: { followId: f.id, subscriberKind: f.subscriberKind },
+      at: now,
+    });
+    if (f.subscriberKind === 'person') {
+      const text =
+        input.decision === 'approve'
+          ? `@${source.handle} approved your follow request. You will now receive its statuses.`
+          : `@${source.handle} declined your follow request.`;
+      await writeOutbox(tx, { event: 'notice', payload: { personId: f.subscriberId, message: { kind: 'notice', text }, key: `decide:${f.id}` } });
+    }
+    return row;
+  });
+  ctx.kick();
+  return { follow: result, source, requester, changed: true };
+}
+
+/** `approve @jane` in chat: the pending request by that person (or their follow to a source the actor owns). */
+export async function findRequestBy(ctx: Pick<AppContext, 'db'>, actor: { id: string; isAdmin: boolean }, requesterHandle: string): Promise<FollowRow> {
+  const requester = await requireSource(ctx, requesterHandle);
+  const { items } = await pendingRequests(ctx, actor, { limit: 100 });
+  const mine = items.filter((f) => f.subscriberKind === 'person' && f.subscriberId === requester.id);
+  // Prefer a request to the actor's own person source, then to services they own.
+  const pick = mine.find((f) => f.target === actor.id) ?? mine[0];
+  if (!pick) throw notFound(`@${requester.handle} has no pending follow request for you to decide.`, 'requests');
+  return pick;
+}
+
+/** `block @jane`: removes their follows of the source and refuses any later one. */
+export async function block(ctx: AppContext, input: { actor: { id: string; isAdmin: boolean }; source: SourceRow; person: SourceRow; via: Via }): Promise<void> {
+  const { actor, source, person } = input;
+  if (!actor.isAdmin && !(await isOwnerOf(ctx.db, source.id, actor.id))) throw forbidden(`You are not an owner of @${source.handle}.`);
+  if (person.id === source.id) throw rule('A source cannot block itself.');
+  const now = ctx.clock.now();
+  await ctx.db.transaction(async (tx) => {
+    await tx.insert(blocks).values({ sourceId: source.id, personId: person.id, createdAt: now }).onConflictDoNothing();
+    await tx
+      .delete(follows)
+      .where(and(eq(follows.subscriberKind, 'person'), eq(follows.subscriberId, person.id), eq(follows.targetKind, 'source'), eq(follows.target, source.id)));
+    await recordConsent(tx, { actorId: actor.id, action: 'block', subjectId: person.id, object: `@${source.handle}`, via: input.via, at: now });
+  });
+}
+
+/** Follows of a subscriber, oldest first, keyset-paginated. */
+export async function followsOf(ctx: Pick<AppContext, 'db'>, subs: Subscriber[], page: { limit: number; before?: string }) {
+  if (!subs.length) return { items: [] as FollowRow[], next: null };
+  const bySub = subs.map((s) => and(eq(follows.subscriberKind, s.kind), eq(follows.subscriberId, s.id))!);
+  const conds = [sql`(${sql.join(bySub, sql` or `)})`];
+  if (page.before) conds.push(gt(follows.id, page.before));
+  const rows = await ctx.db.select().from(follows).where(and(...conds)).orderBy(asc(follows.id)).limit(page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/** Active (and switched-off) followers of a source, for `followers`. */
+export async function followersOf(ctx: Pick<AppContext, 'db'>, sourceId: string, limit = 100): Promise<{ count: number; people: string[] }> {
+  const [c] = await ctx.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(follows)
+    .where(and(eq(follows.targetKind, 'source'), eq(follows.target, sourceId), inArray(follows.state, ['active', 'off'])));
+  const rows = await ctx.db
+    .select({ handle: sources.handle })
+    .from(follows)
+    .innerJoin(sources, and(eq(follows.subscriberKind, 'person'), eq(sources.id, follows.subscriberId)))
+    .where(and(eq(follows.targetKind, 'source'), eq(follows.target, sourceId), inArray(follows.state, ['active', 'off'])))
+    .orderBy(asc(sources.handle))
+    .limit(limit);
+  return { count: c?.n ?? 0, people: rows.map((r) => r.handle) };
+}

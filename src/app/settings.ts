@@ -1,0 +1,44 @@
+import { eq } from 'drizzle-orm';
+import { invalid } from '../core/errors.js';
+import { isValidTimeZone } from '../core/quiet-hours.js';
+import type { DigestPeriod, DmPreference, Visibility } from '../core/types.js';
+import { sources } from '../db/schema.js';
+import { recordConsent, type Via } from './audit.js';
+import type { AppContext } from './context.js';
+import type { SourceRow } from './people.js';
+
+async function update(ctx: AppContext, personId: string, set: Partial<typeof sources.$inferInsert>, consent: { action: Parameters<typeof recordConsent>[1]['action']; object: string; via: Via; detail?: Record<string, unknown> }): Promise<SourceRow> {
+  const now = ctx.clock.now();
+  return ctx.db.transaction(async (tx) => {
+    const [row] = await tx.update(sources).set(set).where(eq(sources.id, personId)).returning();
+    await recordConsent(tx, { actorId: personId, subjectId: personId, at: now, ...consent });
+    return row!;
+  });
+}
+
+/** Quiet hours in the person's time zone; null clears them. */
+export function setQuietHours(ctx: AppContext, personId: string, hours: { start: string; end: string; toDigest?: boolean } | null, via: Via) {
+  return update(
+    ctx,
+    personId,
+    hours ? { quietStart: hours.start, quietEnd: hours.end, quietToDigest: hours.toDigest ?? false } : { quietStart: null, quietEnd: null },
+    { action: 'quiet', object: hours ? `${hours.start}-${hours.end}` : 'off', via },
+  );
+}
+
+export function setDigest(ctx: AppContext, personId: string, period: DigestPeriod, at: string | undefined, via: Via) {
+  return update(ctx, personId, { digestPeriod: period, ...(at ? { digestAt: at } : {}) }, { action: 'digest', object: period, via, detail: at ? { at } : {} });
+}
+
+export function setDmPreference(ctx: AppContext, personId: string, pref: DmPreference, via: Via) {
+  return update(ctx, personId, { dmPreference: pref }, { action: 'dm', object: pref, via });
+}
+
+export function setVisibility(ctx: AppContext, personId: string, visibility: Visibility, via: Via) {
+  return update(ctx, personId, { visibility }, { action: 'protect', object: visibility === 'protected' ? 'on' : 'off', via });
+}
+
+export async function setTimezone(ctx: AppContext, personId: string, tz: string): Promise<void> {
+  if (!isValidTimeZone(tz)) throw invalid(`"${tz}" is not a time zone; use a name such as Europe/Berlin.`);
+  await ctx.db.update(sources).set({ timezone: tz }).where(eq(sources.id, personId));
+}
