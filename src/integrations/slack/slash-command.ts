@@ -1,0 +1,38 @@
+import type { App } from '@slack/bolt';
+import { replyBlocks, replyText } from './blocks.js';
+import type { SlackDeps } from './deps.js';
+import { runSlackCommand } from './run-command.js';
+import { SLASH_COMMAND } from './scopes.js';
+
+/**
+ * Slack wants the slash command's HTTP answer within 3 seconds, network included. A command that
+ * finishes within this budget answers in the ack itself; a slower one is acked empty (Slack then shows
+ * nothing) and its reply goes to the response_url, which stays valid for 30 minutes.
+ */
+const ACK_BUDGET_MS = 2000;
+
+export function registerSlashCommand(app: App, deps: SlackDeps): void {
+  app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
+    const work = runSlackCommand(deps, {
+      teamId: command.team_id,
+      enterpriseId: command.enterprise_id,
+      userId: command.user_id,
+      channelId: command.channel_id,
+      channelName: command.channel_name,
+      text: command.text ?? '',
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ACK_BUDGET_MS);
+    });
+    const first = await Promise.race([work, late]);
+    clearTimeout(timer);
+    if (first !== 'late') {
+      await ack({ response_type: 'ephemeral', text: replyText(first), blocks: replyBlocks(first) });
+      return;
+    }
+    await ack();
+    const reply = await work;
+    await respond({ response_type: 'ephemeral', text: replyText(reply), blocks: replyBlocks(reply) });
+  });
+}
