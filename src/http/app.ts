@@ -1,0 +1,65 @@
+import express, { Router, type Express } from 'express';
+import type { AppContext } from '../app/context.js';
+import type { DestinationCheck } from '../app/webhooks.js';
+import type { Integration } from '../integrations/types.js';
+import { requireAuth } from './auth.js';
+import { bodyLimit, jsonBody } from './body-limit.js';
+import type { MetricsRegistry } from './metrics.js';
+import type { PipelineApi } from './pipeline-api.js';
+import { errorHandler, notFoundHandler, problemDocs } from './problem.js';
+import { requestLog, routeBase } from './request-log.js';
+import { adminRoutes } from './routes/admin.js';
+import { feedRoutes } from './routes/feeds.js';
+import { followRoutes } from './routes/follows.js';
+import { healthRoutes } from './routes/health.js';
+import { hookRoutes } from './routes/hooks.js';
+import { sourceRoutes } from './routes/sources.js';
+import { statusRoutes } from './routes/statuses.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { webhookDestinationCheck } from './webhook-destination.js';
+
+export interface HttpAppOptions {
+  /** Mounted in order, after the API and before the 404 handler (Slack, Teams, email unsubscribe). */
+  integrations: Integration[];
+  /** Resolves when PostgreSQL and Redis answer; throws otherwise (GET /readyz). */
+  readiness: () => Promise<void>;
+  metrics: MetricsRegistry;
+  pipeline: PipelineApi;
+  /** Where a webhook URL may point; defaults to the SSRF guard with WEBHOOK_ALLOW_PRIVATE. */
+  checkWebhookDestination?: DestinationCheck;
+}
+
+/**
+ * The one express app: /api/v1, /hooks, /feeds, health and metrics, plus whatever integrations mount.
+ * There is no global body parser: Bolt reads the raw body to check Slack's signature, so every
+ * router brings its own parser, all limited to 64 KiB.
+ */
+export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
+  const log = ctx.log.child({ name: 'http' });
+  const publicUrl = ctx.config.publicUrl;
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.use(requestLog(log, opts.metrics));
+  app.use(bodyLimit());
+  app.use(healthRoutes({ publicUrl, log, readiness: opts.readiness, metrics: opts.metrics }));
+  app.get('/problems/:code', problemDocs);
+
+  const api = Router();
+  api.use(requireAuth(ctx));
+  api.use(jsonBody());
+  api.use(statusRoutes(ctx));
+  api.use(sourceRoutes(ctx));
+  api.use(followRoutes(ctx));
+  api.use(webhookRoutes(ctx, { pipeline: opts.pipeline, checkDestination: opts.checkWebhookDestination ?? webhookDestinationCheck(ctx.config) }));
+  api.use(adminRoutes(ctx, { pipeline: opts.pipeline }));
+  app.use('/api/v1', routeBase('/api/v1'), api);
+  app.use('/hooks', routeBase('/hooks'), hookRoutes(ctx));
+  app.use('/feeds', routeBase('/feeds'), feedRoutes(ctx));
+
+  for (const integration of opts.integrations) integration.mount?.(app);
+
+  app.use(notFoundHandler(publicUrl));
+  app.use(errorHandler(publicUrl, log));
+  return app;
+}

@@ -1,0 +1,27 @@
+import express, { type RequestHandler } from 'express';
+import { HttpProblem } from './problem.js';
+
+/** Every request body is refused above 64 KiB (SPEC section 3). Integrations should pass it to their parsers (Bolt: `bodyLimit`). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * Refuses a declared Content-Length above the limit before any parser runs. It reads nothing,
+ * so the raw stream stays intact for Bolt's signature check when the body is small enough.
+ * Chunked bodies (no Content-Length) are caught by each parser's own `limit`.
+ */
+export function bodyLimit(max = BODY_LIMIT_BYTES): RequestHandler {
+  return (req, res, next) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > max) {
+      // The rest of the body is never read; close the connection so it is not parsed as the next request.
+      res.setHeader('Connection', 'close');
+      next(new HttpProblem('too_large', `The body is larger than ${max / 1024} KiB.`));
+      return;
+    }
+    next();
+  };
+}
+
+export const jsonBody = (): RequestHandler => express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] });
+
+export const textBody = (): RequestHandler => express.text({ limit: BODY_LIMIT_BYTES, type: 'text/*' });

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+export const MAX_PAGE = 100;
+
+/** `?limit=` (1..100, default 20) and `?before=` (the `next` cursor of the previous page). */
+export const pageQuery = z.object({
+  limit: z.coerce.number({ message: 'must be a whole number from 1 to 100' }).int('must be a whole number from 1 to 100').min(1, 'must be a whole number from 1 to 100').max(MAX_PAGE, 'must be a whole number from 1 to 100').default(20),
+  before: z.string().min(1).max(100).optional(),
+});
+
+export type PageQuery = z.infer<typeof pageQuery>;
+
+export interface ListPage<T> {
+  items: T[];
+  next: string | null;
+}
+
+export function mapPage<A, B>(page: ListPage<A>, f: (a: A) => B): ListPage<B> {
+  return { items: page.items.map(f), next: page.next };
+}

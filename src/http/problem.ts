@@ -1,0 +1,176 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { DomainError, describeError, httpStatusOf, type ErrorCode } from '../core/errors.js';
+import type { Logger } from '../log.js';
+
+/** Problem codes: the domain's error codes plus the few the HTTP layer adds itself. */
+export type ProblemCode = ErrorCode | 'unsupported_media_type' | 'internal';
+
+const titles: Record<ProblemCode, string> = {
+  invalid: 'Invalid request',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Not permitted',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  too_large: 'Request too large',
+  rule: 'Rule broken',
+  rate_limited: 'Too many requests',
+  unavailable: 'Service unavailable',
+  unsupported_media_type: 'Unsupported media type',
+  internal: 'Internal error',
+};
+
+const statuses: Record<ProblemCode, number> = { ...httpStatusOf, unsupported_media_type: 415, internal: 500 };
+
+/** What each problem type means, served at its `type` URL (RFC 9457 section 3.1.1: the type should be documentation). */
+const explanations: Record<ProblemCode, string> = {
+  invalid: 'The request is malformed or a field is wrong; `detail` names the field.',
+  unauthenticated: 'Send a valid API token: Authorization: Bearer tp_... (or ?token= for feeds).',
+  forbidden: 'The token is valid but its owner may not do this.',
+  not_found: 'No such resource, or you may not see it.',
+  conflict: 'The request clashes with what exists, such as a handle that is taken.',
+  too_large: 'Request bodies are limited to 64 KiB.',
+  rule: 'The request is well formed but breaks a rule, such as a status longer than 1,000 characters.',
+  rate_limited: 'Slow down and retry later.',
+  unavailable: 'A dependency (database or Redis) is not reachable; retry later.',
+  unsupported_media_type: 'The Content-Type is not one this endpoint reads.',
+  internal: 'Something went wrong on our side; it has been logged.',
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+}
+
+export function problemBody(publicUrl: string, code: ProblemCode, detail: string): Problem {
+  return { type: `${publicUrl}/problems/${code}`, title: titles[code], status: statuses[code], detail };
+}
+
+export function sendProblem(res: Response, publicUrl: string, code: ProblemCode, detail: string): void {
+  const body = problemBody(publicUrl, code, detail);
+  if (code === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer');
+  res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+}
+
+/** An HTTP-only problem (media type, ...) thrown from a handler. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpProblem';
+  }
+}
+
+const fieldName = (path: readonly PropertyKey[]) => path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+
+/** One sentence naming each wrong field: `Field "text": expected string, received number.` */
+export function describeZodError(e: z.ZodError, where: 'body' | 'query' | 'path'): string {
+  const noun = where === 'body' ? 'Field' : where === 'query' ? 'Query parameter' : 'Path parameter';
+  const parts = e.issues.slice(0, 5).map((i) => {
+    const msg = i.message.replace(/^Invalid input: /, '').replace(/\.$/, '');
+    if (i.code === 'unrecognized_keys') {
+      const keys = i.keys.map((k) => `"${k}"`).join(', ');
+      return `${where === 'body' ? 'Unknown field' : 'Unknown parameter'}${i.keys.length > 1 ? 's' : ''} ${keys}${i.path.length ? ` in "${fieldName(i.path)}"` : ''}`;
+    }
+    if (!i.path.length) return where === 'body' ? `The body is wrong: ${msg}` : msg;
+    return `${noun} "${fieldName(i.path)}": ${msg}`;
+  });
+  return `${parts.join('; ')}.`;
+}
+
+/** Parses with zod; a failure becomes a 400 problem naming the field. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'query' | 'path'): z.infer<T> {
+  if (where === 'body' && (value === undefined || value === null)) {
+    throw new DomainError('invalid', 'The body must be a JSON object (Content-Type: application/json).');
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) throw new DomainError('invalid', describeZodError(r.error, where));
+  return r.data;
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  expose?: boolean;
+}
+
+const codeOfDependencyError = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  // postgres.js connection errors
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many connections
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/** True when the error (or one it wraps) says PostgreSQL or Redis is unreachable. */
+export function isDependencyDown(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur && typeof cur === 'object' && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const c = cur as { code?: unknown; name?: unknown; message?: unknown };
+    if (typeof c.code === 'string' && codeOfDependencyError.has(c.code)) return true;
+    if (c.name === 'MaxRetriesPerRequestError') return true;
+    if (typeof c.message === 'string' && /^Connection is closed\.?$/.test(c.message)) return true;
+  }
+  return false;
+}
+
+/** Maps anything thrown to a problem: domain errors, body-parser errors, dependencies down, the rest 500. */
+export function errorHandler(publicUrl: string, log: Logger): ErrorRequestHandler {
+  return (err: unknown, req: Request, res: Response, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    if (err instanceof DomainError) return sendProblem(res, publicUrl, err.code, describeError(err));
+    if (err instanceof HttpProblem) return sendProblem(res, publicUrl, err.code, err.message);
+    const bp = err as BodyParserError;
+    if (bp && typeof bp === 'object' && typeof bp.type === 'string' && typeof bp.status === 'number') {
+      switch (bp.type) {
+        case 'entity.parse.failed':
+          return sendProblem(res, publicUrl, 'invalid', 'The body is not valid JSON.');
+        case 'entity.too.large':
+          return sendProblem(res, publicUrl, 'too_large', 'The body is larger than 64 KiB.');
+        case 'encoding.unsupported':
+        case 'charset.unsupported':
+          return sendProblem(res, publicUrl, 'unsupported_media_type', 'The body uses a character set or encoding this server does not read; send UTF-8.');
+        case 'request.aborted':
+        case 'request.size.invalid':
+          return sendProblem(res, publicUrl, 'invalid', 'The body did not arrive completely.');
+      }
+    }
+    if (isDependencyDown(err)) {
+      log.error({ err, method: req.method }, 'dependency unavailable');
+      return sendProblem(res, publicUrl, 'unavailable', 'The service cannot reach its database or queue right now; retry in a moment.');
+    }
+    log.error({ err, method: req.method }, 'unexpected error');
+    sendProblem(res, publicUrl, 'internal', 'Something went wrong on our side; it has been logged.');
+  };
+}
+
+export function notFoundHandler(publicUrl: string): RequestHandler {
+  return (req, res) => sendProblem(res, publicUrl, 'not_found', `There is no ${req.method} ${req.path.slice(0, 200)} endpoint.`);
+}
+
+/** GET /problems/:code — the documentation each problem's `type` points at. */
+export const problemDocs: RequestHandler = (req, res, next) => {
+  const code = req.params.code as ProblemCode | undefined;
+  if (!code || !Object.hasOwn(titles, code)) {
+    next();
+    return;
+  }
+  res.type('text/plain').send(`${titles[code]} (HTTP ${statuses[code]})\n\n${explanations[code]}\n`);
+};

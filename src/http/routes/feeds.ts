@@ -1,0 +1,82 @@
+import { Router } from 'express';
+import { Feed } from 'feed';
+import type { AppContext } from '../../app/context.js';
+import { requireSource, type SourceRow } from '../../app/people.js';
+import { canViewSource, sourceTimeline } from '../../app/statuses.js';
+import { authenticate } from '../../app/tokens.js';
+import { forbidden, notFound, unauthenticated } from '../../core/errors.js';
+import type { StatusView } from '../../core/messages.js';
+import { actorOf } from '../auth.js';
+
+const FEED_ITEMS = 50;
+const FILE_RE = /^(.+)\.(atom|rss|json)$/;
+
+const contentTypes = {
+  atom: 'application/atom+xml; charset=utf-8',
+  rss: 'application/rss+xml; charset=utf-8',
+  json: 'application/feed+json; charset=utf-8',
+} as const;
+
+const titleOf = (text: string) => {
+  const line = text.split('\n')[0] ?? '';
+  return [...line].length > 80 ? `${[...line].slice(0, 79).join('')}…` : line;
+};
+
+function render(ctx: AppContext, source: SourceRow, items: StatusView[], format: keyof typeof contentTypes, token: string | undefined): string {
+  const base = `${ctx.config.publicUrl}/feeds/${source.handle}`;
+  // Self links of a protected feed carry its token, as the reader was given it.
+  const q = token ? `?token=${encodeURIComponent(token)}` : '';
+  const feed = new Feed({
+    id: `${base}.atom`,
+    title: `${source.name} (@${source.handle})`,
+    description: `Statuses of @${source.handle} on Twitterprise`,
+    link: `${ctx.config.publicUrl}/api/v1/sources/${source.handle}/statuses`,
+    updated: items[0] ? new Date(items[0].created_at) : source.createdAt,
+    generator: 'Twitterprise',
+    feedLinks: { atom: `${base}.atom${q}`, rss: `${base}.rss${q}`, json: `${base}.json${q}` },
+    copyright: '',
+    author: { name: source.name },
+  });
+  for (const s of items) {
+    feed.addItem({
+      title: titleOf(s.text),
+      id: s.url,
+      link: s.url,
+      date: new Date(s.created_at),
+      description: s.text,
+      content: s.text,
+      author: [{ name: `${s.source.name} (@${s.source.handle})` }],
+      category: s.entities.tags.map((t) => ({ name: t, term: t })),
+    });
+  }
+  return format === 'atom' ? feed.atom1() : format === 'rss' ? feed.rss2() : feed.json1();
+}
+
+/**
+ * `GET /feeds/:handle.atom|.rss|.json`. A protected source's feed needs `?token=` of someone allowed
+ * to see it (feed readers cannot send headers): 401 without, 403 with a token that is not allowed.
+ */
+export function feedRoutes(ctx: AppContext): Router {
+  const r = Router();
+
+  r.get('/:file', async (req, res) => {
+    const m = FILE_RE.exec(String(req.params.file ?? ''));
+    if (!m) throw notFound('Feeds are at /feeds/<handle>.atom, .rss or .json.');
+    const format = m[2] as keyof typeof contentTypes;
+    const source = await requireSource(ctx, m[1]!);
+    const rawToken = typeof req.query.token === 'string' && req.query.token ? req.query.token : undefined;
+    let viewer: { id: string | null; isAdmin: boolean } = { id: null, isAdmin: false };
+    if (source.visibility === 'protected') {
+      if (!rawToken) throw unauthenticated(`@${source.handle} is protected: add ?token=<your API token> to the feed URL.`);
+      viewer = actorOf(await authenticate(ctx, rawToken));
+      if (!(await canViewSource(ctx, source, viewer))) {
+        throw forbidden(`@${source.handle} is protected: this token's owner is not an approved follower.`);
+      }
+    }
+    const { items } = await sourceTimeline(ctx, source, viewer, { limit: FEED_ITEMS });
+    res.setHeader('Cache-Control', source.visibility === 'protected' ? 'private, no-store' : 'public, max-age=60');
+    res.type(contentTypes[format]).send(render(ctx, source, items, format, source.visibility === 'protected' ? rawToken : undefined));
+  });
+
+  return r;
+}
