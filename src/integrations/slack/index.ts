@@ -125,7 +125,8 @@ export function createSlackIntegration(ctx: AppContext, opts: SlackIntegrationOp
 
     async start() {
       if (mode !== 'socket' || bolt) return;
-      const receiver = new SocketModeReceiver({ appToken: config.appToken!, logger });
+      // The app-level token opens a WebSocket (apps.connections.open at SLACK_API_URL); no public URL needed.
+      const receiver = new SocketModeReceiver({ appToken: config.appToken!, logger, installerOptions: { clientOptions: clientOptions() } });
       bolt = build(receiver);
       await bolt.start();
       log.info('slack connected over Socket Mode');
