@@ -2,6 +2,7 @@ import { App, ExpressReceiver, SocketModeReceiver, webApi, type Receiver } from 
 import type { Express } from 'express';
 import type { AppContext } from '../../app/context.js';
 import type { Config } from '../../config.js';
+import { BODY_LIMIT_BYTES } from '../../http/body-limit.js';
 import type { Integration } from '../types.js';
 import { registerActions } from './actions.js';
 import { registerAppHome } from './app-home.js';
@@ -102,6 +103,8 @@ export function createSlackIntegration(ctx: AppContext, opts: SlackIntegrationOp
         endpoints: EVENTS_PATH,
         processBeforeResponse: false,
         signatureVerification: true,
+        // SPEC: bodies over 64 KiB are refused on every endpoint (Bolt answers 413).
+        bodyLimit: BODY_LIMIT_BYTES,
         ...(mode === 'oauth'
           ? {
               clientId: config.clientId!,

@@ -88,6 +88,12 @@ describe('request verification', () => {
     expect(res.status).toBe(401);
   });
 
+  it('refuses a body over 64 KiB with 413, even when signed', async () => {
+    const big = JSON.stringify({ token: 'x', challenge: 'y'.repeat(65 * 1024), type: 'url_verification' });
+    const res = await postToSlackEndpoint(h.baseUrl, big, 'application/json');
+    expect(res.status).toBe(413);
+  });
+
   it('refuses an unsigned request with 401', async () => {
     const res = await fetch(`${h.baseUrl}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: challenge });
     expect(res.status).toBe(401);
