@@ -261,8 +261,9 @@ async function followLabels(tx: Tx, followIds: string[]): Promise<string[]> {
     : new Map<string, string>();
   const order = { source: 0, tag: 1, word: 2 } as const;
   return fs
-    .sort((a, b) => order[a.targetKind] - order[b.targetKind])
-    .map((f) => (f.targetKind === 'source' ? `@${handles.get(f.target) ?? 'unknown'}` : f.targetKind === 'tag' ? `#${f.target}` : `"${f.target}"`));
+    .map((f) => ({ kind: order[f.targetKind], label: f.targetKind === 'source' ? `@${handles.get(f.target) ?? 'unknown'}` : f.targetKind === 'tag' ? `#${f.target}` : `"${f.target}"` }))
+    .sort((a, b) => a.kind - b.kind || a.label.localeCompare(b.label))
+    .map((f) => f.label);
 }
 
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
