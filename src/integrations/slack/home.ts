@@ -4,13 +4,6 @@ import type { SourceRow } from '../../app/people.js';
 import { homeTimeline } from '../../app/statuses.js';
 import { escapeMrkdwn, link, slackDate, type Block } from './blocks.js';
 
-const DIGEST_LABEL: Record<SourceRow['digestPeriod'], string> = {
-  off: 'off',
-  hourly: 'hourly',
-  daily: 'daily',
-  weekly: 'weekly',
-};
-
 /** The App Home tab: settings at a glance, what the person follows, and their recent home timeline. */
 export async function homeView(ctx: AppContext, person: SourceRow): Promise<{ type: 'home'; blocks: Block[] }> {
   const [timeline, following] = await Promise.all([
@@ -24,7 +17,7 @@ export async function homeView(ctx: AppContext, person: SourceRow): Promise<{ ty
       return `• ${label} via ${f.route}${state}`;
     }),
   );
-  const digest = person.digestPeriod === 'off' ? 'off' : `${DIGEST_LABEL[person.digestPeriod]} at ${person.digestAt}`;
+  const digest = person.digestPeriod === 'off' ? 'off' : `${person.digestPeriod} at ${person.digestAt}`;
   const quiet = person.quietStart && person.quietEnd ? `${person.quietStart}-${person.quietEnd} (${escapeMrkdwn(person.timezone)})` : 'none';
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: 'Twitterprise' } },
