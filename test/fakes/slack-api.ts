@@ -41,6 +41,7 @@ export class FakeSlackApi {
   /** What oauth.v2.access answers (multi-workspace install). */
   oauthAccess: Record<string, unknown> | null = null;
   private readonly failures = new Map<string, { failure: Failure; times: number }[]>();
+  private readonly delays = new Map<string, number>();
   private server: Server | undefined;
   private seq = 0;
   port = 0;
@@ -97,6 +98,12 @@ export class FakeSlackApi {
     this.failures.clear();
   }
 
+  /** Every call of `method` is answered after `ms` (0 removes the delay): a slow Slack. */
+  delay(method: string, ms: number): void {
+    if (ms > 0) this.delays.set(method, ms);
+    else this.delays.delete(method);
+  }
+
   callsOf(method: string): SlackCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -105,6 +112,7 @@ export class FakeSlackApi {
     this.calls.length = 0;
     this.responses.length = 0;
     this.failures.clear();
+    this.delays.clear();
   }
 
   /** Polls until `pick` returns something, or throws after `timeoutMs`. */
@@ -158,6 +166,8 @@ export class FakeSlackApi {
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof params.token === 'string' ? params.token : undefined;
     this.calls.push({ method, params, token, at: Date.now() });
+    const delay = this.delays.get(method);
+    if (delay) await new Promise((r) => setTimeout(r, delay));
     const failure = this.takeFailure(method);
     if (failure?.kind === 'rate_limited') {
       res.writeHead(429, { 'retry-after': String(failure.retryAfter), 'content-type': 'application/json' });
