@@ -151,7 +151,7 @@ async function digestFor(
         followId: deliveries.followId,
         status: statuses,
         source: { id: sources.id, handle: sources.handle, kind: sources.kind, name: sources.name },
-        follow: { state: follows.state, route: follows.route },
+        follow: { state: follows.state },
       })
       .from(deliveries)
       .leftJoin(statuses, eq(statuses.id, deliveries.statusId))
@@ -174,11 +174,13 @@ async function digestFor(
     const skipped = new Map<string, string[]>();
     const skip = (reason: string, id: string) => skipped.set(reason, [...(skipped.get(reason) ?? []), id]);
     const seen = new Set<string>();
+    // Consent as it stands now counts: a follow removed or switched off since the status was queued
+    // keeps it out. The follow's route is not checked, so DMs deferred into the digest by quiet hours
+    // (quiet_to_digest) come along.
     for (const r of rows) {
       if (!r.status || !r.source || r.status.deletedAt) skip('status deleted', r.deliveryId);
       else if (r.followId && !r.follow) skip('unfollowed', r.deliveryId);
       else if (r.follow && r.follow.state !== 'active') skip(r.follow.state === 'off' ? 'switched off' : 'follow not approved', r.deliveryId);
-      else if (r.follow && r.follow.route !== 'email' && r.follow.route !== 'both') skip('follow no longer goes to email', r.deliveryId);
       else if (seen.has(r.status.id)) skip('deduplicated', r.deliveryId);
       else {
         seen.add(r.status.id);
