@@ -272,7 +272,8 @@ describe('digests send (force)', () => {
     const now = new Date('2026-11-23T11:00:00Z');
 
     expect((await sendDueDigests(ctx, { now, mailer })).sent).toEqual([]);
-    const forced = await sendDueDigests(ctx, { now, force: true, mailer });
+    // As the HTTP API and the CLI call it: no mailer given, one is made from the config (SMTP_URL).
+    const forced = await sendDueDigests(ctx, { now, force: true });
     expect(forced.sent).toEqual([expect.objectContaining({ personId: dave.id, periodKey: `manual:${now.toISOString()}`, statusCount: 1 })]);
     expect(forced.empty).toBe(1); // eve: nothing queued, nothing sent
     expect(smtp.received.map((m) => m.to[0])).toEqual(['dave@example.test']);
