@@ -8,6 +8,7 @@ import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
 import { createMetrics, type MetricsRegistry } from '../../src/http/metrics.js';
 import type { PipelineApi } from '../../src/http/pipeline-api.js';
 import type { Integration } from '../../src/integrations/types.js';
+import type { Logger } from '../../src/log.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 export const ADMIN = 'admin-token-for-http-tests-0123456789';
@@ -50,9 +51,10 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { env?: Record<string, string>; pipeline?: PipelineApi; integrations?: Integration[]; readiness?: HttpAppOptions['readiness'] } = {},
+  opts: { env?: Record<string, string>; pipeline?: PipelineApi; integrations?: Integration[]; readiness?: HttpAppOptions['readiness']; log?: Logger } = {},
 ): Promise<Harness> {
   const t = await createTestContext({ ADMIN_TOKEN: ADMIN, WEBHOOK_ALLOW_PRIVATE: 'true', ...opts.env });
+  if (opts.log) t.ctx.log = opts.log;
   const metrics = createMetrics();
   const pipeline = opts.pipeline ?? new RecordingPipeline();
   const app = createHttpApp(t.ctx, {

@@ -22,6 +22,19 @@ const titleOf = (text: string) => {
   return [...line].length > 80 ? `${[...line].slice(0, 79).join('')}…` : line;
 };
 
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** Status text is plain text; the feed package writes titles and content as HTML, so escape it (and keep line breaks). */
+const asHtml = (text: string) => escapeHtml(text).replace(/\n/g, '<br>');
+
+interface JsonFeedItem {
+  id: string;
+  title?: string;
+  content_html?: string;
+  content_text?: string;
+  summary?: string;
+}
+
 function render(ctx: AppContext, source: SourceRow, items: StatusView[], format: keyof typeof contentTypes, token: string | undefined): string {
   const base = `${ctx.config.publicUrl}/feeds/${source.handle}`;
   // Self links of a protected feed carry its token, as the reader was given it.
@@ -37,19 +50,29 @@ function render(ctx: AppContext, source: SourceRow, items: StatusView[], format:
     copyright: '',
     author: { name: source.name },
   });
+  const html = format !== 'json';
   for (const s of items) {
     feed.addItem({
-      title: titleOf(s.text),
+      title: html ? escapeHtml(titleOf(s.text)) : titleOf(s.text),
       id: s.url,
       link: s.url,
       date: new Date(s.created_at),
-      description: s.text,
-      content: s.text,
+      description: html ? asHtml(s.text) : s.text,
+      content: html ? asHtml(s.text) : s.text,
       author: [{ name: `${s.source.name} (@${s.source.handle})` }],
       category: s.entities.tags.map((t) => ({ name: t, term: t })),
     });
   }
-  return format === 'atom' ? feed.atom1() : format === 'rss' ? feed.rss2() : feed.json1();
+  if (format === 'atom') return feed.atom1();
+  if (format === 'rss') return feed.rss2();
+  // JSON Feed has a plain-text field: use it instead of presenting the text as HTML.
+  const json = JSON.parse(feed.json1()) as { items?: JsonFeedItem[] };
+  for (const item of json.items ?? []) {
+    item.content_text = item.content_html ?? '';
+    delete item.content_html;
+    delete item.summary;
+  }
+  return JSON.stringify(json);
 }
 
 /**
