@@ -7,7 +7,7 @@ import { createService } from '../../src/app/services.js';
 import { postStatus } from '../../src/app/statuses.js';
 import { createApiToken, createHookUrl, revokeToken } from '../../src/app/tokens.js';
 import { statuses, tokens } from '../../src/db/schema.js';
-import { ADMIN, expectProblem, startHarness, type Harness } from './harness.js';
+import { ADMIN, startHarness, type Harness } from './harness.js';
 
 type XmlNode = { _text?: string; _attributes?: Record<string, string> } & { [k: string]: XmlNode | XmlNode[] | string | undefined };
 const parseXml = (s: string) => xml2js(s, { compact: true }) as unknown as XmlNode;
