@@ -1,0 +1,57 @@
+import express, { type Express } from 'express';
+import type { CloudAdapter } from 'botbuilder';
+import type { AppContext } from '../../app/context.js';
+import type { Messenger } from '../../pipeline/messenger.js';
+import type { Integration } from '../types.js';
+import { createTeamsAdapter } from './adapter.js';
+import { createTeamsBot, SORRY } from './bot.js';
+import { replyActivity } from './cards.js';
+import { TeamsDirectory } from './directory.js';
+import { createTeamsMessenger } from './messenger.js';
+import { TeamsSender } from './proactive.js';
+
+export const MESSAGES_PATH = '/api/messages';
+
+export interface TeamsIntegration extends Integration {
+  readonly messenger: Messenger;
+  /** botbuilder's adapter, for tests and for a later move to the M365 Agents SDK. */
+  readonly adapter: CloudAdapter;
+}
+
+/**
+ * Twitterprise as a Teams bot: `POST /api/messages` receives Bot Framework activities (personal chats,
+ * @mentions in channels and group chats, channel messages of `channel publish` channels, card buttons,
+ * installs), and the messenger sends Adaptive Cards proactively for the delivery workers.
+ *
+ * Credentials come from MICROSOFT_APP_ID / _PASSWORD / _TYPE / _TENANT_ID. With an empty app id the bot
+ * runs without authentication (local development and tests only).
+ */
+export function createTeamsIntegration(ctx: AppContext): TeamsIntegration {
+  const log = ctx.log.child({ name: 'teams' });
+  const { adapter, appId, authDisabled } = createTeamsAdapter(ctx.config.teams);
+  if (authDisabled) {
+    log.warn('MICROSOFT_APP_ID is empty: Teams authentication is disabled both ways (inbound activities are not verified, outbound calls carry no token). Use this only locally.');
+  }
+  // Last resort: the turn logic answers its own errors; anything that still escapes gets a sentence, never a stack trace.
+  adapter.onTurnError = async (turn, err) => {
+    log.error({ err, type: turn.activity?.type }, 'teams turn failed outside the bot logic');
+    try {
+      if (turn.activity?.type === 'message') await turn.sendActivity(replyActivity({ text: SORRY }));
+    } catch (sendErr) {
+      log.warn({ err: sendErr }, 'teams error reply failed too');
+    }
+  };
+  const sender = new TeamsSender(ctx, adapter, appId);
+  const bot = createTeamsBot({ ctx, log, directory: new TeamsDirectory(ctx), sender });
+  return {
+    name: 'teams',
+    adapter,
+    messenger: createTeamsMessenger(sender, log),
+    mount(app: Express) {
+      // CloudAdapter reads an already parsed body (Bolt, on the same app, needs the raw one: no global parser).
+      app.post(MESSAGES_PATH, express.json({ limit: '64kb' }), async (req, res) => {
+        await adapter.process(req, res, bot);
+      });
+    },
+  };
+}
