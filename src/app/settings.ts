@@ -26,8 +26,19 @@ export function setQuietHours(ctx: AppContext, personId: string, hours: { start:
   );
 }
 
-export function setDigest(ctx: AppContext, personId: string, period: DigestPeriod, at: string | undefined, via: Via) {
-  return update(ctx, personId, { digestPeriod: period, ...(at ? { digestAt: at } : {}) }, { action: 'digest', object: period, via, detail: at ? { at } : {} });
+/**
+ * Turning a digest on starts its clock now: the first one goes out at the next scheduled slot,
+ * not at once with whatever happened to be queued.
+ */
+export async function setDigest(ctx: AppContext, personId: string, period: DigestPeriod, at: string | undefined, via: Via) {
+  const [current] = await ctx.db.select({ period: sources.digestPeriod }).from(sources).where(eq(sources.id, personId)).limit(1);
+  const startsNow = current?.period === 'off' && period !== 'off';
+  return update(
+    ctx,
+    personId,
+    { digestPeriod: period, ...(at ? { digestAt: at } : {}), ...(startsNow ? { lastDigestAt: ctx.clock.now() } : {}) },
+    { action: 'digest', object: period, via, detail: at ? { at } : {} },
+  );
 }
 
 export function setDmPreference(ctx: AppContext, personId: string, pref: DmPreference, via: Via) {
