@@ -1,0 +1,132 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import type { AppContext } from './app/context.js';
+import { createPerson, requireSource } from './app/people.js';
+import { createService } from './app/services.js';
+import { createApiToken, createHookUrl } from './app/tokens.js';
+import { ConfigError, parseConfig, type Config } from './config.js';
+import { systemClock } from './core/clock.js';
+import { DomainError, describeError } from './core/errors.js';
+import { migrateDatabase, openDatabase, type Database } from './db/client.js';
+import { isDependencyDown } from './http/problem.js';
+import { sendDueDigests } from './integrations/email/index.js';
+
+const USAGE = `Usage: twitterprise <command>
+
+  migrate                                             apply database migrations
+  person create <handle> <name> <email>               create a person (for API-only users)
+  service create <handle> <name> [--protected] [--owner <handle>]...
+                                                      create a service, optionally protected, with owners
+  token create @<handle>                              print a new API token for a person or service
+  hook create @<service>                              print a new incoming-hook URL for a service
+  digests send                                        send every digest that has content now
+  help                                                this text
+
+Configuration comes from the environment (DATABASE_URL, PUBLIC_URL, ...), as for the server.`;
+
+class UsageError extends Error {}
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+function need(args: string[], n: number, usage: string): void {
+  if (args.length !== n) throw new UsageError(`Expected ${n} argument${n === 1 ? '' : 's'}. Usage: twitterprise ${usage}`);
+}
+
+async function withContext<T>(config: Config, run: (ctx: AppContext, database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, max: 2 });
+  // Logs go to stderr so stdout carries only the answer (a token or URL can be piped).
+  const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, base: { app: 'twitterprise' } }, pino.destination(2)).child({ name: 'cli' });
+  try {
+    return await run({ db: database.db, config, log, clock: systemClock, kick: () => {} }, database);
+  } finally {
+    await database.close();
+  }
+}
+
+export async function runCli(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      protected: { type: 'boolean', default: false },
+      owner: { type: 'string', multiple: true, default: [] },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [command, sub, ...args] = positionals;
+  const key = [command, sub].filter(Boolean).join(' ');
+  if (!command || command === 'help' || values.help) {
+    out(USAGE);
+    return 0;
+  }
+  const known = ['migrate', 'person create', 'service create', 'token create', 'hook create', 'digests send'];
+  if (!known.includes(key)) throw new UsageError(`"${positionals.join(' ')}" is not a command. Try: twitterprise help`);
+  const config = parseConfig(env);
+  switch (key) {
+    case 'migrate':
+      await withContext(config, (_ctx, database) => migrateDatabase(database));
+      out('Migrations applied.');
+      return 0;
+    case 'person create':
+      need(args, 3, 'person create <handle> <name> <email>');
+      await withContext(config, async (ctx) => {
+        const p = await createPerson(ctx, { handle: args[0]!, name: args[1]!, email: args[2]! });
+        out(`Created @${p.handle} (${p.name}, ${p.email}).`);
+      });
+      return 0;
+    case 'service create':
+      need(args, 2, 'service create <handle> <name> [--protected] [--owner <handle>]...');
+      await withContext(config, async (ctx) => {
+        const s = await createService(ctx, { handle: args[0]!, name: args[1]!, visibility: values.protected ? 'protected' : 'public', owners: values.owner });
+        const owners = s.owners.length ? `owners ${s.owners.map((o) => `@${o}`).join(', ')}` : 'no owners';
+        out(`Created service @${s.handle} (${s.name}, ${s.visibility}, ${owners}).`);
+      });
+      return 0;
+    case 'token create':
+      need(args, 1, 'token create @<handle>');
+      await withContext(config, async (ctx) => {
+        const subject = await requireSource(ctx, args[0]!);
+        out(await createApiToken(ctx, subject.id));
+      });
+      return 0;
+    case 'hook create':
+      need(args, 1, 'hook create @<service>');
+      await withContext(config, async (ctx) => out(await createHookUrl(ctx, await requireSource(ctx, args[0]!))));
+      return 0;
+    case 'digests send':
+      need(args, 0, 'digests send');
+      await withContext(config, async (ctx) => {
+        const r = await sendDueDigests(ctx, { force: true });
+        out(`Sent ${r.sent.length} digest${r.sent.length === 1 ? '' : 's'}${r.failed ? `; ${r.failed} failed and will be retried` : ''}.`);
+        if (r.failed) throw new UsageError(`${r.failed} digest${r.failed === 1 ? '' : 's'} could not be sent; see the log above.`);
+      });
+      return 0;
+    default:
+      throw new UsageError(`"${key}" is not a command. Try: twitterprise help`);
+  }
+}
+
+/** One sentence per problem on stderr, exit code 1. */
+export function explain(e: unknown): string {
+  if (e instanceof ConfigError) return e.problems.join('\n');
+  if (e instanceof DomainError) return describeError(e);
+  if (e instanceof UsageError) return e.message;
+  if (isDependencyDown(e)) return `The database is not reachable (${(e as Error).message}). Check DATABASE_URL.`;
+  const code = (e as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return `${(e as Error).message}. Try: twitterprise help`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+const entry = process.argv[1];
+if (entry && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
+  runCli(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${explain(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
