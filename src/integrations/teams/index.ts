@@ -12,6 +12,13 @@ import { TeamsSender } from './proactive.js';
 
 export const MESSAGES_PATH = '/api/messages';
 
+const unauthorized = (publicUrl: string) => ({
+  type: `${publicUrl}/problems/unauthenticated`,
+  title: 'Authentication required',
+  status: 401,
+  detail: 'Bot Framework requests carry a JWT in the Authorization header.',
+});
+
 export interface TeamsIntegration extends Integration {
   readonly messenger: Messenger;
   /** botbuilder's adapter, for tests and for a later move to the M365 Agents SDK. */
@@ -50,6 +57,12 @@ export function createTeamsIntegration(ctx: AppContext): TeamsIntegration {
     mount(app: Express) {
       // CloudAdapter reads an already parsed body (Bolt, on the same app, needs the raw one: no global parser).
       app.post(MESSAGES_PATH, express.json({ limit: '64kb' }), async (req, res) => {
+        // botbuilder refuses these too, but only after printing a stack trace with console.error. Refusing
+        // here keeps the log clean for scanners, and certainly before any call to Microsoft's token service.
+        if (!authDisabled && !req.headers.authorization) {
+          res.status(401).type('application/problem+json').send(JSON.stringify(unauthorized(ctx.config.publicUrl)));
+          return;
+        }
         await adapter.process(req, res, bot);
       });
     },

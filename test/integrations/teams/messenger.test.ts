@@ -3,6 +3,7 @@ import { findIdentity, linkIdentity } from '../../../src/app/people.js';
 import { upsertChannel } from '../../../src/app/channels.js';
 import { plainText, type OutboundMessage, type StatusView } from '../../../src/core/messages.js';
 import { createTeamsIntegration, type TeamsIntegration } from '../../../src/integrations/teams/index.js';
+import { teamsMessageRef } from '../../../src/integrations/teams/proactive.js';
 import type { ChannelAddress, IdentityAddress } from '../../../src/pipeline/messenger.js';
 import { FakeBotConnector } from '../../fakes/bot-connector.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
@@ -191,7 +192,7 @@ describe('Teams messenger', () => {
     const to = await personWithChat('Ann Retract', 'ann.retract@example.com');
     const outcome = await teams.messenger.sendToPerson(to, statusMessage);
     if (outcome.kind !== 'sent' || !outcome.ref) throw new Error('not sent');
-    const ref = outcome.ref as { conversationId: string; activityId: string };
+    const ref = teamsMessageRef.parse(outcome.ref);
 
     expect(await teams.messenger.retract(outcome.ref)).toEqual({ kind: 'sent' });
     const del = connector.requests.find((r) => r.method === 'DELETE');
