@@ -81,16 +81,19 @@ export class FakeBotConnector {
   ) {}
 
   static async start(): Promise<FakeBotConnector> {
-    let fake: FakeBotConnector | undefined;
+    const holder: { fake?: FakeBotConnector } = {};
     const server = createServer((req, res) => {
-      void fake!.handle(req, res);
+      holder.fake!.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    fake = new FakeBotConnector(server, (server.address() as AddressInfo).port);
-    return fake;
+    holder.fake = new FakeBotConnector(server, (server.address() as AddressInfo).port);
+    return holder.fake;
   }
 
   /** What inbound activities carry as `serviceUrl` (Teams keeps the trailing slash). */
