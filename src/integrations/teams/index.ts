@@ -7,16 +7,17 @@ import { createTeamsAdapter } from './adapter.js';
 import { createTeamsBot, SORRY } from './bot.js';
 import { replyActivity } from './cards.js';
 import { TeamsDirectory } from './directory.js';
+import { localOnlyRefusal } from './local-only.js';
 import { createTeamsMessenger } from './messenger.js';
 import { TeamsSender } from './proactive.js';
 
 export const MESSAGES_PATH = '/api/messages';
 
-const unauthorized = (publicUrl: string) => ({
+const unauthorized = (publicUrl: string, detail: string) => ({
   type: `${publicUrl}/problems/unauthenticated`,
   title: 'Authentication required',
   status: 401,
-  detail: 'Bot Framework requests carry a JWT in the Authorization header.',
+  detail,
 });
 
 export interface TeamsIntegration extends Integration {
@@ -31,13 +32,16 @@ export interface TeamsIntegration extends Integration {
  * installs), and the messenger sends Adaptive Cards proactively for the delivery workers.
  *
  * Credentials come from MICROSOFT_APP_ID / _PASSWORD / _TYPE / _TENANT_ID. With an empty app id the bot
- * runs without authentication (local development and tests only).
+ * runs without authentication, and then accepts only local activities (local development and tests).
  */
 export function createTeamsIntegration(ctx: AppContext): TeamsIntegration {
   const log = ctx.log.child({ name: 'teams' });
   const { adapter, appId, authDisabled } = createTeamsAdapter(ctx.config.teams);
   if (authDisabled) {
-    log.warn('MICROSOFT_APP_ID is empty: Teams authentication is disabled both ways (inbound activities are not verified, outbound calls carry no token). Use this only locally.');
+    log.warn(
+      'MICROSOFT_APP_ID is empty: Teams authentication is disabled both ways (inbound activities are not verified, outbound calls carry no token). ' +
+        'Only local activities with a loopback serviceUrl are accepted; use this for development and tests only.',
+    );
   }
   // Last resort: the turn logic answers its own errors; anything that still escapes gets a sentence, never a stack trace.
   adapter.onTurnError = async (turn, err) => {
@@ -60,8 +64,17 @@ export function createTeamsIntegration(ctx: AppContext): TeamsIntegration {
         // botbuilder refuses these too, but only after printing a stack trace with console.error. Refusing
         // here keeps the log clean for scanners, and certainly before any call to Microsoft's token service.
         if (!authDisabled && !req.headers.authorization) {
-          res.status(401).type('application/problem+json').send(JSON.stringify(unauthorized(ctx.config.publicUrl)));
+          res.status(401).type('application/problem+json').send(JSON.stringify(unauthorized(ctx.config.publicUrl, 'Bot Framework requests carry a JWT in the Authorization header.')));
           return;
+        }
+        if (authDisabled) {
+          const body = req.body as { serviceUrl?: unknown } | undefined;
+          const refusal = localOnlyRefusal({ remoteAddress: req.socket.remoteAddress, headers: req.headers, serviceUrl: body?.serviceUrl });
+          if (refusal) {
+            log.warn({ remoteAddress: req.socket.remoteAddress }, 'unauthenticated Teams activity refused: not local');
+            res.status(401).type('application/problem+json').send(JSON.stringify(unauthorized(ctx.config.publicUrl, refusal)));
+            return;
+          }
         }
         await adapter.process(req, res, bot);
       });

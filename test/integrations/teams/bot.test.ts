@@ -254,6 +254,15 @@ describe('Teams bot (inbound)', () => {
       expect(connector.requests).toHaveLength(0);
     });
 
+    it('without credentials, refuses a proxied request (authentication is off: local only)', async () => {
+      const user = teamsUser(connector, 'Proxy Person', 'proxy@example.com');
+      const r = await postActivity(app.baseUrl, personalMessage({ serviceUrl: connector.serviceUrl, from: user, text: 'token' }), { 'x-forwarded-for': '203.0.113.9' });
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body)).toMatchObject({ status: 401, detail: expect.stringContaining('proxied') });
+      expect(connector.requests).toHaveLength(0);
+      expect(await findIdentity(t.ctx, 'teams', TENANT, user.aadObjectId)).toBeNull();
+    });
+
     it('ignores activities from other channels than Teams', async () => {
       const user = teamsUser(connector, 'Web Chat', 'webchat@example.com');
       await post({ ...personalMessage({ serviceUrl: connector.serviceUrl, from: user, text: 'hi' }), channelId: 'webchat' });
