@@ -13,11 +13,15 @@ for (const [net, bits] of [
   ['127.0.0.0', 8],
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
   ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
   ['224.0.0.0', 3],
 ] as const) blocked.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 127],
+  // NAT64 can reach any IPv4 address, private ones included.
+  ['64:ff9b::', 96],
   ['fc00::', 7],
   ['fe80::', 10],
   ['ff00::', 8],

@@ -76,7 +76,7 @@ describe('webhook endpoints', () => {
 
   it('with WEBHOOK_ALLOW_PRIVATE=false the save-time guard refuses private, loopback and link-local targets', async () => {
     const check = webhookDestinationCheck({ webhooks: { allowPrivate: false, retryDelaysMs: [], timeoutMs: 1000 } });
-    for (const url of ['http://127.0.0.1/x', 'http://10.1.2.3/x', 'http://192.168.0.5/x', 'http://169.254.169.254/latest', 'http://[::1]/x', 'http://localhost/x']) {
+    for (const url of ['http://127.0.0.1/x', 'http://10.1.2.3/x', 'http://192.168.0.5/x', 'http://169.254.169.254/latest', 'http://[::1]/x', 'http://[::ffff:127.0.0.1]/x', 'http://[64:ff9b::a00:1]/x', 'http://[fd00::1]/x', 'http://0x7f000001/x', 'http://localhost/x']) {
       await expect(check(new URL(url)), url).rejects.toThrow(/private, loopback or link-local/);
     }
     await expect(check(new URL('https://93.184.215.14/x'))).resolves.toBeUndefined();
