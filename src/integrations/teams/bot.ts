@@ -5,6 +5,7 @@ import type { AppContext } from '../../app/context.js';
 import { decideFollowRequest } from '../../app/follows.js';
 import type { SourceRow } from '../../app/people.js';
 import { postStatus } from '../../app/statuses.js';
+import { commandOf } from '../../core/commands/usage.js';
 import { DomainError, describeError } from '../../core/errors.js';
 import type { Reply } from '../../core/types.js';
 import type { Logger } from '../../log.js';
@@ -22,7 +23,6 @@ import {
   type TeamsActivity,
 } from './activity.js';
 import { ADAPTIVE_CARD, cardMessage, decidedCard, replyActivity, type AdaptiveCard } from './cards.js';
-import { firstWord, startsWithCommandWord } from './command-words.js';
 import type { TeamsDirectory } from './directory.js';
 import type { TeamsSender } from './proactive.js';
 import { claimActivity, releaseActivity } from './processed-activities.js';
@@ -33,6 +33,10 @@ export interface TeamsBotDeps {
   directory: TeamsDirectory;
   sender: TeamsSender;
 }
+
+const firstWord = (text: string) => (text.trim().split(/\s+/, 1)[0] ?? '').toLowerCase();
+/** A message that @mentions the bot in a `channel publish` channel is a command only when it starts with a command word. */
+const startsWithCommandWord = (text: string) => commandOf(firstWord(text)) !== undefined;
 
 export const SORRY = 'Something went wrong on our side; please try again in a minute.';
 

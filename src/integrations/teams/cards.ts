@@ -102,9 +102,9 @@ export function outboundActivity(m: OutboundMessage): Partial<Activity> {
   return cardMessage(messageCard(m));
 }
 
-/** The plain text of a command reply: title, text, then the lines as a list. */
+/** The plain text of a command reply. Its `text` carries everything (title and lines are the same, structured). */
 export function replyText(r: Reply): string {
-  return [r.title, r.text, ...(r.lines ?? []).map((l) => `• ${l}`)].filter((x) => x).join('\n');
+  return r.text || [r.title, ...(r.lines ?? []).map((l) => `• ${l}`)].filter((x) => x).join('\n');
 }
 
 export function replyActivity(r: Reply): Partial<Activity> {

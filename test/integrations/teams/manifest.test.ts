@@ -7,6 +7,7 @@ import AjvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../../../manifests/teams/crc32.js';
+import { ALIASES, COMMAND_NAMES } from '../../../src/core/commands/usage.js';
 
 // Both packages are CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const Ajv = AjvDraft04.default;
@@ -30,12 +31,8 @@ function validatorFor(version: string) {
   return ajv.compile(JSON.parse(readFileSync(file, 'utf8')) as object);
 }
 
-/** Command words of SPEC section 2. */
-const COMMAND_WORDS = new Set([
-  'post', 'as', 'follow', 'unfollow', 'leave', 'track', 'untrack', 'on', 'off', 'catchup', 'following', 'followers',
-  'whois', 'get', 'last', 'd', 'token', 'dm', 'protect', 'requests', 'approve', 'deny', 'block', 'quiet', 'digest',
-  'channel', 'help',
-]);
+/** Command words of SPEC section 2, from the grammar's own registry. */
+const COMMAND_WORDS = new Set<string>([...COMMAND_NAMES, ...Object.keys(ALIASES)]);
 
 function png(file: string) {
   const d = readFileSync(join(dir, file));
