@@ -22,7 +22,9 @@ export type DeliveryOutcome =
   | { kind: 'skip'; reason: string }
   | { kind: 'fail'; reason: string }
   /** Not now: deliver at `until` (quiet hours). */
-  | { kind: 'hold'; until: Date };
+  | { kind: 'hold'; until: Date }
+  /** Not as a chat message: the delivery becomes an entry of the person's email digest (quiet hours with quiet_to_digest, or the email route). */
+  | { kind: 'digest' };
 
 /** One delivery route. The registry is a Record<Route, Channel>, so a missing one is a compile error. */
 export interface Channel {

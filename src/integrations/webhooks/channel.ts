@@ -1,0 +1,156 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { AppContext } from '../../app/context.js';
+import { writeOutbox } from '../../app/outbox.js';
+import { ownerIdsOf } from '../../app/people.js';
+import { statusUrl, toStatusView } from '../../app/status-view.js';
+import { sources, statuses, webhooks } from '../../db/schema.js';
+import type { Channel, DeliveryOutcome, DeliveryRecord } from '../../pipeline/channel.js';
+import { sendWebhook, type WebhookResponse } from './send.js';
+import type { LookupFn } from './ssrf-guard.js';
+
+type WebhookRow = typeof webhooks.$inferSelect;
+
+/** An endpoint whose deliveries all failed for this long is disabled (SPEC section 4). */
+export const DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
+
+export interface WebhookChannelDeps {
+  ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'log' | 'kick'>;
+  /** DNS for the destination check; tests inject one so no real name is ever resolved. */
+  lookup?: LookupFn;
+}
+
+/** The body every event shares: `{type, timestamp, data}` (SPEC section 4). */
+export interface WebhookBody {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+type Built = { ok: true; body: WebhookBody } | { ok: false; reason: string };
+
+async function buildBody(deps: WebhookChannelDeps, d: DeliveryRecord, w: WebhookRow): Promise<Built> {
+  const { db, config } = deps.ctx;
+  const timestamp = d.createdAt.toISOString();
+  const status = async () => {
+    if (!d.statusId) return null;
+    const [r] = await db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(eq(statuses.id, d.statusId)).limit(1);
+    return r ?? null;
+  };
+  switch (d.event) {
+    case 'status.created': {
+      const r = await status();
+      if (!r || r.s.deletedAt) return { ok: false, reason: 'status deleted' };
+      return { ok: true, body: { type: d.event, timestamp, data: { ...toStatusView(config.publicUrl, r.s, r.src) } } };
+    }
+    case 'status.deleted': {
+      const r = await status();
+      const data: Record<string, unknown> = { id: d.statusId, url: statusUrl(config.publicUrl, d.statusId ?? '') };
+      if (r) Object.assign(data, { source: { handle: r.src.handle, kind: r.src.kind, name: r.src.name }, deleted_at: r.s.deletedAt?.toISOString() ?? null });
+      return { ok: true, body: { type: d.event, timestamp, data } };
+    }
+    case 'follow.requested': {
+      const data = d.payload.data;
+      if (!data || typeof data !== 'object') return { ok: false, reason: 'no event data' };
+      return { ok: true, body: { type: d.event, timestamp, data: data as Record<string, unknown> } };
+    }
+    case 'webhook.test':
+      return {
+        ok: true,
+        body: { type: d.event, timestamp, data: { webhook: { id: w.id, url: w.url, description: w.description }, message: 'A test event from Twitterprise.' } },
+      };
+    default:
+      return { ok: false, reason: `webhooks do not receive ${d.event}` };
+  }
+}
+
+function describe(r: WebhookResponse): string {
+  if (r.kind === 'refused') return `refused: ${r.reason}`;
+  if (r.kind === 'no_answer') return `no answer: ${r.error}`;
+  if (r.status >= 300 && r.status < 400) return `HTTP ${r.status}: redirect${r.location ? ` to ${r.location}` : ''} not followed`;
+  return `HTTP ${r.status}`;
+}
+
+/**
+ * Route `webhook`: Standard Webhooks-signed POSTs with `webhook-id` = the delivery id. 2xx is
+ * success; 410 disables the endpoint at once; anything else is retried on WEBHOOK_RETRY_DELAYS.
+ * A destination that resolves to a private address is refused for good (no DNS rebinding).
+ */
+export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
+  const { db, config, clock } = deps.ctx;
+  const log = deps.ctx.log.child({ name: 'webhooks' });
+  const delays = config.webhooks.retryDelaysMs;
+
+  /** Turns the endpoint off (once) and tells its owners in a DM. */
+  async function disable(w: WebhookRow, reason: string): Promise<void> {
+    const now = clock.now();
+    const changed = await db.transaction(async (tx) => {
+      const rows = await tx
+        .update(webhooks)
+        .set({ enabled: false, disabledReason: reason })
+        .where(and(eq(webhooks.id, w.id), eq(webhooks.enabled, true)))
+        .returning({ id: webhooks.id });
+      if (!rows.length) return false;
+      const [owner] = await tx.select({ id: sources.id, kind: sources.kind }).from(sources).where(eq(sources.id, w.ownerId)).limit(1);
+      const people = owner ? await ownerIdsOf(tx, owner) : [];
+      const text = `Your webhook endpoint ${w.url} was turned off: ${reason}. Fix it, send a test event, then turn it on again (PATCH /api/v1/webhooks/${w.id} {"enabled": true}).`;
+      for (const personId of people) {
+        await writeOutbox(tx, { event: 'notice', payload: { personId, message: { kind: 'notice', text }, key: `webhook-off:${w.id}:${now.getTime()}` } });
+      }
+      return true;
+    });
+    if (changed) {
+      log.warn({ webhookId: w.id, reason }, 'webhook endpoint disabled');
+      deps.ctx.kick();
+    }
+  }
+
+  /** Starts (or continues) the endpoint's failure run; disables it once the run is 5 days old. */
+  async function noteFailure(w: WebhookRow): Promise<boolean> {
+    const now = clock.now();
+    const [r] = await db
+      .update(webhooks)
+      .set({ failingSince: sql`coalesce(${webhooks.failingSince}, ${now.toISOString()}::timestamptz)` })
+      .where(eq(webhooks.id, w.id))
+      .returning({ failingSince: webhooks.failingSince });
+    if (r?.failingSince && now.getTime() - r.failingSince.getTime() >= DISABLE_AFTER_MS) {
+      await disable(w, 'every delivery failed for 5 days');
+      return true;
+    }
+    return false;
+  }
+
+  return {
+    route: 'webhook',
+    maxAttempts: delays.length + 1,
+    backoffMs: (attempt) => delays[attempt - 1] ?? delays[delays.length - 1] ?? 0,
+    async deliver(d): Promise<DeliveryOutcome> {
+      const [w] = await db.select().from(webhooks).where(eq(webhooks.id, d.subscriberId)).limit(1);
+      if (!w) return { kind: 'skip', reason: 'webhook endpoint deleted' };
+      // A test event is the owner's explicit check, also of an endpoint they turned off to repair.
+      if (!w.enabled && d.event !== 'webhook.test') return { kind: 'skip', reason: 'webhook disabled' };
+      const built = await buildBody(deps, d, w);
+      if (!built.ok) return { kind: 'skip', reason: built.reason };
+      const res = await sendWebhook({
+        url: w.url,
+        secret: w.secret,
+        id: d.id,
+        body: JSON.stringify(built.body),
+        timeoutMs: config.webhooks.timeoutMs,
+        allowPrivate: config.webhooks.allowPrivate,
+        ...(deps.lookup ? { lookup: deps.lookup } : {}),
+      });
+      if (res.kind === 'answered' && res.status >= 200 && res.status < 300) {
+        if (w.failingSince) await db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, w.id));
+        return { kind: 'sent' };
+      }
+      if (res.kind === 'answered' && res.status === 410) {
+        await disable(w, 'it answered 410 Gone');
+        return { kind: 'fail', reason: 'HTTP 410 Gone: endpoint disabled' };
+      }
+      const error = describe(res);
+      if (await noteFailure(w)) return { kind: 'fail', reason: `${error}; endpoint disabled after 5 days of failures` };
+      if (res.kind === 'refused') return { kind: 'fail', reason: error };
+      return { kind: 'retry', error };
+    },
+  };
+}

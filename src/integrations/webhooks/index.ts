@@ -1,0 +1,14 @@
+export { createWebhookChannel, DISABLE_AFTER_MS, type WebhookBody, type WebhookChannelDeps } from './channel.js';
+export { sendWebhook, type WebhookRequest, type WebhookResponse } from './send.js';
+export { generateWebhookSecret, signWebhook, type SignedHeaders } from './sign.js';
+export {
+  checkResolved,
+  DestinationRefused,
+  isPrivateAddress,
+  mappedIpv4,
+  resolveAndCheck,
+  systemLookup,
+  type CheckResult,
+  type LookupFn,
+  type ResolvedAddress,
+} from './ssrf-guard.js';

@@ -1,0 +1,292 @@
+import { and, asc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import type { AppContext } from '../app/context.js';
+import { newId } from '../core/ids.js';
+import type { OutboundMessage, SourceRef } from '../core/messages.js';
+import type { Route, SubscriberKind } from '../core/types.js';
+import type { DbOrTx } from '../db/client.js';
+import { channels, deliveries, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
+import { judgeFollows, loadAudience, type StatusAudience } from './audience.js';
+import type { Enqueuer } from './enqueue.js';
+import type { FanOutJob } from './queues.js';
+
+export type NewDelivery = typeof deliveries.$inferInsert;
+
+export interface FanOutDeps {
+  ctx: Pick<AppContext, 'db' | 'clock' | 'log'>;
+  enqueue: Pick<Enqueuer, 'deliver' | 'retract'>;
+  /** Follows read per page; memory stays bounded by this, not by the follower count. */
+  pageSize?: number;
+}
+
+export interface FanOutResult {
+  /** Delivery rows written or found queued (and handed to the deliver queue unless email). */
+  queued: number;
+  skipped: number;
+  retracts: number;
+}
+
+const empty = (): FanOutResult => ({ queued: 0, skipped: 0, retracts: 0 });
+
+/** The key that makes one event reach one subscriber over one route at most once. */
+export function dedupeKey(event: string, subjectId: string, kind: SubscriberKind, subscriberId: string, route: Route): string {
+  return `${event}:${subjectId}:${kind}:${subscriberId}:${route}`;
+}
+
+/** Turns one outbox event into delivery rows and deliver jobs. Safe to run any number of times. */
+export async function fanOut(deps: FanOutDeps, job: FanOutJob): Promise<FanOutResult> {
+  switch (job.event) {
+    case 'status.created':
+      return statusCreated(deps, job.payload.statusId);
+    case 'status.deleted':
+      return statusDeleted(deps, job.payload.statusId);
+    case 'follow.requested':
+      return followRequested(deps, job.payload.followId);
+    case 'notice':
+      return notice(deps, job.outboxId, job.payload);
+  }
+}
+
+/**
+ * Writes delivery rows (skipping keys already present) and enqueues every delivery among them that
+ * is still `queued` and not waiting: new ones, and ones a crashed earlier run wrote but never enqueued.
+ * `upgradeSkipped`: a subscriber skipped through one follow (say, `off @build`) but reached through
+ * another that may deliver (#deploy) gets the delivery.
+ */
+export async function writeDeliveries(
+  db: DbOrTx,
+  enqueue: Pick<Enqueuer, 'deliver'>,
+  rows: NewDelivery[],
+  opts: { upgradeSkipped?: boolean } = {},
+): Promise<{ queued: number; skipped: number }> {
+  if (!rows.length) return { queued: 0, skipped: 0 };
+  // One statement may not touch a key twice: keep the deliverable row of a key.
+  const byKey = new Map<string, NewDelivery>();
+  for (const r of rows) {
+    const prior = byKey.get(r.dedupeKey);
+    if (!prior || (prior.state === 'skipped' && r.state !== 'skipped')) byKey.set(r.dedupeKey, r);
+  }
+  const values = [...byKey.values()];
+  const insert = db.insert(deliveries).values(values);
+  if (opts.upgradeSkipped) {
+    await insert.onConflictDoUpdate({
+      target: deliveries.dedupeKey,
+      set: {
+        state: sql`excluded.state`,
+        reason: sql`excluded.reason`,
+        followId: sql`excluded.follow_id`,
+        updatedAt: sql`excluded.updated_at`,
+      },
+      setWhere: sql`${deliveries.state} = 'skipped' and excluded.state <> 'skipped'`,
+    });
+  } else {
+    await insert.onConflictDoNothing({ target: deliveries.dedupeKey });
+  }
+  const keys = values.map((v) => v.dedupeKey);
+  const ready = await db
+    .select({ id: deliveries.id, route: deliveries.route })
+    .from(deliveries)
+    .where(and(inArray(deliveries.dedupeKey, keys), eq(deliveries.state, 'queued'), isNull(deliveries.holdUntil)));
+  await enqueue.deliver(ready);
+  return { queued: ready.length, skipped: values.filter((v) => v.state === 'skipped').length };
+}
+
+function row(now: Date, r: Omit<NewDelivery, 'id' | 'createdAt' | 'updatedAt'>): NewDelivery {
+  return { id: newId(now.getTime()), createdAt: now, updatedAt: now, ...r };
+}
+
+/** Keyset pages of follows matching `where`, by id: never more than `size` rows in memory. */
+async function* followPages(db: DbOrTx, where: SQL, size: number) {
+  let after: string | null = null;
+  for (;;) {
+    const page: (typeof follows.$inferSelect)[] = await db
+      .select()
+      .from(follows)
+      .where(after ? and(where, gt(follows.id, after)) : where)
+      .orderBy(asc(follows.id))
+      .limit(size);
+    if (page.length) yield page;
+    if (page.length < size) return;
+    after = page[page.length - 1]!.id;
+  }
+}
+
+async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {
+  const { db } = deps.ctx;
+  const a = await loadAudience(db, statusId);
+  const result = empty();
+  if (!a || a.status.deletedAt) return result;
+  const size = deps.pageSize ?? 1000;
+  const tags = [...new Set(a.status.entities.tags)];
+  const words = [...new Set(a.status.words)];
+  // Source follows first: when one subscriber is reached twice, "You follow @build" is the better why.
+  const streams: SQL[] = [and(eq(follows.targetKind, 'source'), eq(follows.target, a.source.id))!];
+  if (tags.length) streams.push(and(eq(follows.targetKind, 'tag'), inArray(follows.target, tags))!);
+  if (words.length) streams.push(and(eq(follows.targetKind, 'word'), inArray(follows.target, words))!);
+  for (const where of streams) {
+    for await (const page of followPages(db, where, size)) {
+      const r = await deliverPage(deps, a, page);
+      result.queued += r.queued;
+      result.skipped += r.skipped;
+    }
+  }
+  deps.ctx.log.debug({ statusId, ...result }, 'fanned out');
+  return result;
+}
+
+async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof follows.$inferSelect)[]) {
+  const { db } = deps.ctx;
+  const now = deps.ctx.clock.now();
+  const verdicts = await judgeFollows(db, a, page);
+  const rows: NewDelivery[] = [];
+  for (const v of verdicts) {
+    if (!v) continue;
+    // A webhook's delivery log is read by its owner: a protected source's skipped status must not show there.
+    if (!v.deliver && v.private && v.subscriberKind === 'webhook') continue;
+    for (const route of v.routes) {
+      rows.push(
+        row(now, {
+          event: 'status.created',
+          statusId: a.status.id,
+          subscriberKind: v.subscriberKind,
+          subscriberId: v.subscriberId,
+          route,
+          followId: v.follow.id,
+          state: v.deliver ? 'queued' : 'skipped',
+          reason: v.reason,
+          dedupeKey: dedupeKey('status.created', a.status.id, v.subscriberKind, v.subscriberId, route),
+        }),
+      );
+    }
+  }
+  return writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true });
+}
+
+/**
+ * A deleted status leaves everywhere it went: chat messages are retracted, webhooks that received it
+ * get `status.deleted`, and deliveries still waiting (held DMs, digest entries) are dropped.
+ */
+async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {
+  const { db } = deps.ctx;
+  const now = deps.ctx.clock.now();
+  const result = empty();
+  await db
+    .update(deliveries)
+    .set({ state: 'skipped', reason: 'status deleted', updatedAt: now })
+    .where(and(eq(deliveries.statusId, statusId), eq(deliveries.event, 'status.created'), eq(deliveries.state, 'queued')));
+  const size = deps.pageSize ?? 1000;
+  let after: string | null = null;
+  for (;;) {
+    const conds = [eq(deliveries.statusId, statusId), eq(deliveries.event, 'status.created'), eq(deliveries.state, 'sent')];
+    if (after) conds.push(gt(deliveries.id, after));
+    const page = await db
+      .select({ id: deliveries.id, route: deliveries.route, subscriberKind: deliveries.subscriberKind, subscriberId: deliveries.subscriberId, refs: deliveries.refs })
+      .from(deliveries)
+      .where(and(...conds))
+      .orderBy(asc(deliveries.id))
+      .limit(size);
+    const chat = page.filter((d) => (d.route === 'dm' || d.route === 'channel') && d.refs.length > 0).map((d) => d.id);
+    if (chat.length) await deps.enqueue.retract(chat);
+    result.retracts += chat.length;
+    const hooks = page
+      .filter((d) => d.route === 'webhook' && d.subscriberKind === 'webhook')
+      .map((d) =>
+        row(now, {
+          event: 'status.deleted',
+          statusId,
+          subscriberKind: 'webhook',
+          subscriberId: d.subscriberId,
+          route: 'webhook',
+          state: 'queued',
+          dedupeKey: dedupeKey('status.deleted', statusId, 'webhook', d.subscriberId, 'webhook'),
+        }),
+      );
+    const r = await writeDeliveries(db, deps.enqueue, hooks);
+    result.queued += r.queued;
+    if (page.length < size) break;
+    after = page[page.length - 1]!.id;
+  }
+  return result;
+}
+
+async function sourceRefOf(db: DbOrTx, kind: SubscriberKind, id: string): Promise<SourceRef | null> {
+  if (kind === 'person') {
+    const [p] = await db.select({ handle: sources.handle, name: sources.name }).from(sources).where(eq(sources.id, id)).limit(1);
+    return p ?? null;
+  }
+  if (kind === 'webhook') {
+    const [w] = await db
+      .select({ handle: sources.handle, name: sources.name })
+      .from(webhooks)
+      .innerJoin(sources, eq(sources.id, webhooks.ownerId))
+      .where(eq(webhooks.id, id))
+      .limit(1);
+    return w ? { handle: w.handle, name: `${w.name} (webhook)` } : null;
+  }
+  const [c] = await db.select({ name: channels.name, externalId: channels.externalId, platform: channels.platform }).from(channels).where(eq(channels.id, id)).limit(1);
+  return c ? { handle: c.name ?? c.externalId, name: `${c.platform} channel ${c.name ?? c.externalId}` } : null;
+}
+
+/** A follow of a protected source awaits approval: its owners get a DM with buttons, their apps an event. */
+async function followRequested(deps: FanOutDeps, followId: string): Promise<FanOutResult> {
+  const { db } = deps.ctx;
+  const now = deps.ctx.clock.now();
+  const [f] = await db.select().from(follows).where(eq(follows.id, followId)).limit(1);
+  if (!f || f.state !== 'pending' || f.targetKind !== 'source') return empty();
+  const [source] = await db.select().from(sources).where(eq(sources.id, f.target)).limit(1);
+  const requester = await sourceRefOf(db, f.subscriberKind, f.subscriberId);
+  if (!source || !requester) return empty();
+  const ownerIds =
+    source.kind === 'person'
+      ? [source.id]
+      : (await db.select({ id: serviceOwners.personId }).from(serviceOwners).where(eq(serviceOwners.serviceId, source.id))).map((o) => o.id);
+  const message: OutboundMessage = { kind: 'follow_request', followId: f.id, requester, source: { handle: source.handle, name: source.name } };
+  const rows: NewDelivery[] = ownerIds.map((ownerId) =>
+    row(now, {
+      event: 'follow.requested',
+      subscriberKind: 'person',
+      subscriberId: ownerId,
+      route: 'dm',
+      followId: f.id,
+      state: 'queued',
+      payload: { message },
+      dedupeKey: dedupeKey('follow.requested', f.id, 'person', ownerId, 'dm'),
+    }),
+  );
+  const hooks = await db
+    .select({ id: webhooks.id })
+    .from(webhooks)
+    .where(and(inArray(webhooks.ownerId, [source.id, ...ownerIds]), eq(webhooks.enabled, true)));
+  const data = {
+    follow: { id: f.id, state: f.state, created_at: f.createdAt.toISOString() },
+    requester: { handle: requester.handle, name: requester.name, kind: f.subscriberKind },
+    source: { handle: source.handle, kind: source.kind, name: source.name },
+  };
+  for (const h of hooks) {
+    rows.push(
+      row(now, {
+        event: 'follow.requested',
+        subscriberKind: 'webhook',
+        subscriberId: h.id,
+        route: 'webhook',
+        followId: f.id,
+        state: 'queued',
+        payload: { data },
+        dedupeKey: dedupeKey('follow.requested', f.id, 'webhook', h.id, 'webhook'),
+      }),
+    );
+  }
+  const r = await writeDeliveries(db, deps.enqueue, rows);
+  return { ...empty(), queued: r.queued };
+}
+
+async function notice(deps: FanOutDeps, outboxId: number, p: { personId: string; message: Record<string, unknown>; key?: string | undefined }): Promise<FanOutResult> {
+  const { db } = deps.ctx;
+  const now = deps.ctx.clock.now();
+  const [person] = await db.select({ id: sources.id }).from(sources).where(and(eq(sources.id, p.personId), ne(sources.kind, 'service'))).limit(1);
+  if (!person) return empty();
+  const key = p.key ? `notice:${p.key}:${p.personId}` : `notice:ob${outboxId}`;
+  const r = await writeDeliveries(db, deps.enqueue, [
+    row(now, { event: 'notice', subscriberKind: 'person', subscriberId: p.personId, route: 'dm', state: 'queued', payload: { message: p.message }, dedupeKey: key }),
+  ]);
+  return { ...empty(), queued: r.queued };
+}

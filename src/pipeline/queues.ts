@@ -1,0 +1,104 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { z } from 'zod';
+
+/** BullMQ queue names. Job ids never contain ':' (BullMQ uses it as its key separator). */
+export const QUEUE = {
+  fanOut: 'fan-out',
+  deliver: 'deliver',
+  retract: 'retract',
+  release: 'release',
+} as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+const route = z.enum(['dm', 'email', 'channel', 'webhook']);
+
+/** One outbox row on its way to fan-out (job id `ob-<outboxId>`). */
+export const fanOutJob = z.discriminatedUnion('event', [
+  z.object({ outboxId: z.number().int(), event: z.literal('status.created'), payload: z.object({ statusId: z.string() }) }),
+  z.object({ outboxId: z.number().int(), event: z.literal('status.deleted'), payload: z.object({ statusId: z.string() }) }),
+  z.object({ outboxId: z.number().int(), event: z.literal('follow.requested'), payload: z.object({ followId: z.string() }) }),
+  z.object({
+    outboxId: z.number().int(),
+    event: z.literal('notice'),
+    payload: z.object({ personId: z.string(), message: z.record(z.string(), z.unknown()), key: z.string().optional() }),
+  }),
+]);
+export type FanOutJob = z.infer<typeof fanOutJob>;
+
+/** One delivery to attempt (job id = the delivery id; a re-send gets a fresh id). */
+export const deliverJob = z.object({
+  deliveryId: z.string(),
+  route,
+  /** How often a 429 has pushed this job back (those do not use up attempts). */
+  throttled: z.number().int().optional(),
+});
+export type DeliverJob = z.infer<typeof deliverJob>;
+
+/** Delete the chat messages a delivery left (a deleted status). Job id `rt-<deliveryId>`. */
+export const retractJob = z.object({ deliveryId: z.string() });
+export type RetractJob = z.infer<typeof retractJob>;
+
+/** End of one person's quiet hours: send what was held. Job id `rel-<personId>-<untilMs>`. */
+export const releaseJob = z.object({ personId: z.string(), until: z.string() });
+export type ReleaseJob = z.infer<typeof releaseJob>;
+
+export const jobIds = {
+  fanOut: (outboxId: number) => `ob-${outboxId}`,
+  retract: (deliveryId: string) => `rt-${deliveryId}`,
+  release: (personId: string, until: Date) => `rel-${personId}-${until.getTime()}`,
+  /** A re-send must not collide with the finished (or still kept) first job. */
+  redeliver: (deliveryId: string, at: number) => `${deliveryId}-r${at}`,
+};
+
+/** Finished jobs are not history (the deliveries table is); keep a few failures for inspection. */
+export const keepJobs: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  removeOnComplete: true,
+  removeOnFail: { count: 1000 },
+};
+
+export interface Queues {
+  fanOut: Queue<FanOutJob>;
+  deliver: Queue<DeliverJob>;
+  retract: Queue<RetractJob>;
+  release: Queue<ReleaseJob>;
+  prefix: string;
+  redisUrl: string;
+  /** A connection for a Worker (blocking commands: maxRetriesPerRequest must be null). */
+  workerConnection(): Redis;
+  close(): Promise<void>;
+}
+
+/**
+ * The queues on one shared producer connection. `prefix` is BullMQ's key prefix (QUEUE_PREFIX; wrap
+ * it in braces for Redis Cluster); ioredis `keyPrefix` would break BullMQ's Lua scripts.
+ */
+export function createQueues(redisUrl: string, prefix: string): Queues {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const workers: Redis[] = [];
+  const opts = { connection, prefix };
+  const q = {
+    fanOut: new Queue<FanOutJob>(QUEUE.fanOut, opts),
+    deliver: new Queue<DeliverJob>(QUEUE.deliver, opts),
+    retract: new Queue<RetractJob>(QUEUE.retract, opts),
+    release: new Queue<ReleaseJob>(QUEUE.release, opts),
+  };
+  let closing: Promise<void> | null = null;
+  return {
+    ...q,
+    prefix,
+    redisUrl,
+    workerConnection() {
+      const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      workers.push(c);
+      return c;
+    },
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled(Object.values(q).map((x) => x.close()));
+        await Promise.allSettled([connection, ...workers].map((c) => c.quit()));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { and, asc, eq, inArray, isNotNull, lte } from 'drizzle-orm';
+import type { AppContext } from '../app/context.js';
+import { toStatusView } from '../app/status-view.js';
+import type { StatusView } from '../core/messages.js';
+import { deliveries, follows, sources, statuses } from '../db/schema.js';
+import { reachPerson } from './channels/reach-person.js';
+import type { Messengers } from './messenger.js';
+import type { PipelineMetrics } from './metrics.js';
+
+export interface ReleaseDeps {
+  ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'log'>;
+  messengers: Messengers;
+  metrics?: PipelineMetrics | undefined;
+  /** Statuses listed in the summary; the rest are counted as "and N more". */
+  maxShown?: number;
+  /** Deliveries settled per summary message. */
+  batchSize?: number;
+}
+
+export type ReleaseResult = { released: number; skipped: number; outcome: 'sent' | 'skipped' | 'failed' | 'nothing' };
+
+/**
+ * The end of a person's quiet hours: every status DM held until now goes out as ONE summary message,
+ * and those deliveries are marked sent. A platform asking to retry makes this throw (the release
+ * job retries); everything else settles the deliveries.
+ */
+export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<ReleaseResult> {
+  const { db } = deps.ctx;
+  const maxShown = deps.maxShown ?? 20;
+  const batchSize = deps.batchSize ?? 5000;
+  const now = deps.ctx.clock.now();
+  const [person] = await db.select().from(sources).where(eq(sources.id, personId)).limit(1);
+  const result: ReleaseResult = { released: 0, skipped: 0, outcome: 'nothing' };
+  const settle = async (ids: string[], set: Partial<typeof deliveries.$inferInsert>) => {
+    for (let i = 0; i < ids.length; i += 1000) {
+      await db.update(deliveries).set({ updatedAt: now, ...set }).where(inArray(deliveries.id, ids.slice(i, i + 1000)));
+    }
+    if (ids.length && set.state) deps.metrics?.deliveries.inc({ route: 'dm', state: set.state });
+  };
+
+  for (;;) {
+    const rows = await db
+      .select({
+        id: deliveries.id,
+        status: statuses,
+        source: { handle: sources.handle, kind: sources.kind, name: sources.name },
+        followId: deliveries.followId,
+        followState: follows.state,
+      })
+      .from(deliveries)
+      .innerJoin(statuses, eq(statuses.id, deliveries.statusId))
+      .innerJoin(sources, eq(sources.id, statuses.sourceId))
+      .leftJoin(follows, eq(follows.id, deliveries.followId))
+      .where(
+        and(
+          eq(deliveries.subscriberKind, 'person'),
+          eq(deliveries.subscriberId, personId),
+          eq(deliveries.route, 'dm'),
+          eq(deliveries.state, 'queued'),
+          eq(deliveries.event, 'status.created'),
+          isNotNull(deliveries.holdUntil),
+          lte(deliveries.holdUntil, now),
+        ),
+      )
+      .orderBy(asc(deliveries.id))
+      .limit(batchSize);
+    if (!rows.length) return result;
+
+    const drop = new Map<string, string[]>();
+    const keep: typeof rows = [];
+    for (const r of rows) {
+      const reason = !person
+        ? 'person not found'
+        : person.switchedOff
+          ? 'switched off'
+          : r.status.deletedAt
+            ? 'status deleted'
+            : r.followId && !r.followState
+              ? 'unfollowed'
+              : r.followState && r.followState !== 'active'
+                ? `follow ${r.followState}`
+                : null;
+      if (reason) drop.set(reason, [...(drop.get(reason) ?? []), r.id]);
+      else keep.push(r);
+    }
+    for (const [reason, ids] of drop) {
+      await settle(ids, { state: 'skipped', reason, holdUntil: null });
+      result.skipped += ids.length;
+    }
+    if (keep.length && person) {
+      const items: StatusView[] = keep.slice(0, maxShown).map((r) => toStatusView(deps.ctx.config.publicUrl, r.status, r.source));
+      const n = keep.length;
+      const outcome = await reachPerson(db, deps.messengers, person, {
+        kind: 'summary',
+        title: `While you were in quiet hours: ${n} status${n === 1 ? '' : 'es'}`,
+        items,
+        more: Math.max(0, n - items.length),
+      });
+      const ids = keep.map((r) => r.id);
+      if (outcome.kind === 'retry') throw new Error(outcome.error);
+      if (outcome.kind === 'sent') {
+        // No refs: the summary covers many statuses, so deleting one of them must not delete it.
+        await settle(ids, { state: 'sent', sentAt: now, holdUntil: null, attempts: 1, lastError: null });
+        result.released += ids.length;
+        result.outcome = 'sent';
+      } else if (outcome.kind === 'skip') {
+        await settle(ids, { state: 'skipped', reason: outcome.reason, holdUntil: null });
+        result.skipped += ids.length;
+        result.outcome = 'skipped';
+      } else if (outcome.kind === 'fail') {
+        await settle(ids, { state: 'failed', lastError: outcome.reason, holdUntil: null, attempts: 1 });
+        result.outcome = 'failed';
+      } else {
+        // A summary is never held again or moved to the digest: nothing else can come back here.
+        await settle(ids, { state: 'skipped', reason: 'not deliverable', holdUntil: null });
+        result.skipped += ids.length;
+      }
+    }
+    if (rows.length < batchSize) return result;
+  }
+}

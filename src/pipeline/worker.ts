@@ -1,0 +1,103 @@
+import { Worker } from 'bullmq';
+import type { AppContext } from '../app/context.js';
+import type { Route } from '../core/types.js';
+import type { ChannelRegistry } from './channel.js';
+import { createDeliverWorker } from './deliver-worker.js';
+import { createEnqueuer, type Enqueuer } from './enqueue.js';
+import { fanOut } from './fan-out.js';
+import type { Messengers } from './messenger.js';
+import type { PipelineMetrics } from './metrics.js';
+import { createQueues, fanOutJob, QUEUE, releaseJob, retractJob, type Queues } from './queues.js';
+import { startRelay, type Relay } from './relay.js';
+import { releaseHeld } from './release.js';
+import { retractDelivery } from './retract.js';
+
+export interface StartWorkersOptions {
+  ctx: AppContext;
+  redisUrl: string;
+  /** BullMQ key prefix (QUEUE_PREFIX). */
+  prefix: string;
+  channels: ChannelRegistry;
+  messengers: Messengers;
+  metrics?: PipelineMetrics | undefined;
+  /** Share queues with the caller (createPipeline); otherwise made here and closed by close(). */
+  queues?: Queues;
+  /** Run the outbox relay here too (default true; the web role runs its own). */
+  relay?: boolean;
+  /** Deliver jobs in parallel per process (default WORKER_CONCURRENCY). */
+  concurrency?: number;
+  /** Outbox poll interval (default 1 s). */
+  pollMs?: number;
+}
+
+export interface Workers {
+  queues: Queues;
+  enqueue: Enqueuer;
+  relay: Relay | null;
+  /** Relay outbox rows now (debounced). */
+  kick(): void;
+  /** Drains: stops taking jobs, lets running ones finish (or return to the queue), closes connections. */
+  close(): Promise<void>;
+}
+
+export const maxAttemptsOf = (channels: ChannelRegistry): Record<Route, number> => ({
+  dm: channels.dm.maxAttempts,
+  email: channels.email.maxAttempts,
+  channel: channels.channel.maxAttempts,
+  webhook: channels.webhook.maxAttempts,
+});
+
+/** The worker role: outbox relay, fan-out, deliveries, retractions and quiet-hours releases. */
+export function startWorkers(opts: StartWorkersOptions): Workers {
+  const { ctx } = opts;
+  const log = ctx.log.child({ name: 'pipeline' });
+  const ownQueues = !opts.queues;
+  const queues = opts.queues ?? createQueues(opts.redisUrl, opts.prefix);
+  const enqueue = createEnqueuer(queues, maxAttemptsOf(opts.channels));
+  const concurrency = opts.concurrency ?? ctx.config.workerConcurrency;
+  const base = { prefix: opts.prefix };
+
+  const fanOutWorker = new Worker(QUEUE.fanOut, (job) => fanOut({ ctx, enqueue }, fanOutJob.parse(job.data)), {
+    ...base,
+    connection: queues.workerConnection(),
+    // Each fan-out pages through followers itself; a few at once keep the database busy enough.
+    concurrency: Math.max(1, Math.min(8, concurrency)),
+  });
+  const deliverWorker = createDeliverWorker({ ctx, channels: opts.channels, enqueue, metrics: opts.metrics, connection: queues.workerConnection(), prefix: opts.prefix, concurrency });
+  const retractWorker = new Worker(QUEUE.retract, (job) => retractDelivery({ ctx, messengers: opts.messengers }, retractJob.parse(job.data).deliveryId), {
+    ...base,
+    connection: queues.workerConnection(),
+    concurrency: Math.max(1, Math.min(16, concurrency)),
+  });
+  const releaseWorker = new Worker(
+    QUEUE.release,
+    (job) => releaseHeld({ ctx, messengers: opts.messengers, metrics: opts.metrics }, releaseJob.parse(job.data).personId),
+    { ...base, connection: queues.workerConnection(), concurrency: Math.max(1, Math.min(8, concurrency)) },
+  );
+  const workers = [fanOutWorker, deliverWorker, retractWorker, releaseWorker];
+  for (const w of workers) {
+    w.on('error', (err) => log.error({ err, queue: w.name }, 'worker error'));
+    w.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) log.warn({ err, queue: w.name, jobId: job.id }, 'job failed for good');
+    });
+  }
+
+  const relay = opts.relay === false ? null : startRelay({ ctx, fanOut: queues.fanOut, metrics: opts.metrics, pollMs: opts.pollMs });
+  let closing: Promise<void> | null = null;
+  return {
+    queues,
+    enqueue,
+    relay,
+    kick: () => relay?.kick(),
+    close() {
+      closing ??= (async () => {
+        await relay?.close();
+        // Fan-out first, so the deliver jobs it adds while finishing still land before the rest stop.
+        await fanOutWorker.close();
+        await Promise.all([deliverWorker.close(), retractWorker.close(), releaseWorker.close()]);
+        if (ownQueues) await queues.close();
+      })();
+      return closing;
+    },
+  };
+}
