@@ -78,29 +78,34 @@ export function renderBlocks(m: OutboundMessage): Block[] {
   }
 }
 
-/** A command reply: its text, and the optional title and lines as a list. */
+/**
+ * A command reply. A list reply's text already carries its title and lines; with them the blocks show
+ * the title in bold and the lines as a list, without repeating the text.
+ */
 export function replyBlocks(r: Reply): Block[] {
+  if (!r.title && !r.lines?.length) return sections(r.text.split('\n').map(escapeMrkdwn));
+  const head = r.title ? [section(`*${escapeMrkdwn(r.title)}*`)] : [];
+  return [...head, ...sections((r.lines ?? []).map((l) => `• ${escapeMrkdwn(l)}`), 50 - head.length)];
+}
+
+/** Lines packed into as few sections as the per-section limit allows, at most `max` blocks. */
+function sections(lines: string[], max = 50): Block[] {
   const blocks: Block[] = [];
-  if (r.title) blocks.push(section(`*${escapeMrkdwn(r.title)}*`));
-  if (r.text) blocks.push(section(escapeMrkdwn(r.text)));
-  if (r.lines?.length) {
-    // Several sections so that a long list stays within the per-section limit.
-    let chunk = '';
-    for (const line of r.lines) {
-      const next = `• ${escapeMrkdwn(line)}`;
-      if (chunk && chunk.length + next.length + 1 > 2900) {
-        blocks.push(section(chunk));
-        chunk = '';
-      }
-      chunk = chunk ? `${chunk}\n${next}` : next;
-      if (blocks.length >= 49) break;
+  let chunk = '';
+  for (const next of lines) {
+    if (chunk && chunk.length + next.length + 1 > 2900) {
+      blocks.push(section(chunk));
+      chunk = '';
+      if (blocks.length >= max) return blocks;
     }
-    if (chunk && blocks.length < 50) blocks.push(section(chunk));
+    chunk = chunk ? `${chunk}\n${next}` : next;
   }
+  if (chunk.trim() && blocks.length < max) blocks.push(section(chunk));
   return blocks;
 }
 
-/** The plain text of a reply, for notifications and clients without blocks. */
-export function replyText(r: Reply): string {
-  return [r.title, r.text, ...(r.lines ?? []).map((l) => `• ${l}`)].filter((x) => x).join('\n');
+/** A reply as a Slack message: the text carries everything (notifications, clients without blocks). */
+export function replyMessage(r: Reply): { text: string; blocks?: Block[] } {
+  const blocks = replyBlocks(r);
+  return blocks.length ? { text: r.text, blocks } : { text: r.text };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { publishingServiceFor } from '../../app/channels.js';
 import { postStatus } from '../../app/statuses.js';
 import { DomainError, describeError } from '../../core/errors.js';
-import { replyBlocks, replyText } from './blocks.js';
+import { replyMessage } from './blocks.js';
 import type { SlackDeps } from './deps.js';
 import { claimEvent, releaseEvent } from './processed-events.js';
 import { runSlackCommand } from './run-command.js';
@@ -57,7 +57,7 @@ export function registerMessages(app: App, deps: SlackDeps): void {
     if (e.channel_type === 'im') {
       if (eventId && !(await claimEvent(ctx.db, eventId))) return;
       const reply = await runSlackCommand(deps, { teamId, enterpriseId, userId: e.user, text: e.text, dmChannel: e.channel });
-      await say({ text: replyText(reply), blocks: replyBlocks(reply) });
+      await say(replyMessage(reply));
       return;
     }
     if (e.channel_type !== 'channel' && e.channel_type !== 'group') return;

@@ -1,16 +1,9 @@
-import type { AppContext } from '../../app/context.js';
 import { upsertChannel } from '../../app/channels.js';
-import type { SourceRow } from '../../app/people.js';
+import { executeCommand } from '../../app/commands/execute.js';
 import { DomainError, describeError } from '../../core/errors.js';
 import type { Reply } from '../../core/types.js';
 import type { SlackDeps } from './deps.js';
 import { toPlainText, userMentionIds } from './text.js';
-
-// Until the lead's executor lands this is loaded when first needed; see the report.
-async function executeCommand(ctx: AppContext, input: { actor: SourceRow; platform: 'slack'; channelId?: string; text: string }): Promise<Reply> {
-  const m = await import('../../app/commands/execute.js');
-  return m.executeCommand(ctx, input);
-}
 
 export interface SlackCommandInput {
   teamId: string;

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { replyBlocks, replyText } from './blocks.js';
+import { replyMessage } from './blocks.js';
 import type { SlackDeps } from './deps.js';
 import { runSlackCommand } from './run-command.js';
 import { SLASH_COMMAND } from './scopes.js';
@@ -28,11 +28,11 @@ export function registerSlashCommand(app: App, deps: SlackDeps): void {
     const first = await Promise.race([work, late]);
     clearTimeout(timer);
     if (first !== 'late') {
-      await ack({ response_type: 'ephemeral', text: replyText(first), blocks: replyBlocks(first) });
+      await ack({ response_type: 'ephemeral', ...replyMessage(first) });
       return;
     }
     await ack();
     const reply = await work;
-    await respond({ response_type: 'ephemeral', text: replyText(reply), blocks: replyBlocks(reply) });
+    await respond({ response_type: 'ephemeral', ...replyMessage(reply) });
   });
 }
