@@ -99,7 +99,8 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
     url = `http://127.0.0.1:${port}`;
     log.info({ port, role }, 'listening');
   }
-  for (const i of integrations) await i.start?.();
+  // Inbound connections (Slack Socket Mode) belong to the web side; a worker only sends.
+  if (role !== 'worker') for (const i of integrations) await i.start?.();
 
   let closing: Promise<void> | null = null;
   return {
