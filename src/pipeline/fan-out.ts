@@ -19,8 +19,9 @@ export interface FanOutDeps {
 }
 
 export interface FanOutResult {
-  /** Delivery rows written or found queued (and handed to the deliver queue unless email). */
+  /** Delivery rows this run wrote as queued (a repeated run writes none). */
   queued: number;
+  /** Delivery rows this run wrote as skipped. */
   skipped: number;
   retracts: number;
 }
@@ -67,27 +68,29 @@ export async function writeDeliveries(
   }
   const values = [...byKey.values()];
   const insert = db.insert(deliveries).values(values);
-  if (opts.upgradeSkipped) {
-    await insert.onConflictDoUpdate({
-      target: deliveries.dedupeKey,
-      set: {
-        state: sql`excluded.state`,
-        reason: sql`excluded.reason`,
-        followId: sql`excluded.follow_id`,
-        updatedAt: sql`excluded.updated_at`,
-      },
-      setWhere: sql`${deliveries.state} = 'skipped' and excluded.state <> 'skipped'`,
-    });
-  } else {
-    await insert.onConflictDoNothing({ target: deliveries.dedupeKey });
-  }
-  const keys = values.map((v) => v.dedupeKey);
+  const returning = { id: deliveries.id, state: deliveries.state };
+  const written = opts.upgradeSkipped
+    ? await insert
+        .onConflictDoUpdate({
+          target: deliveries.dedupeKey,
+          set: {
+            state: sql`excluded.state`,
+            reason: sql`excluded.reason`,
+            followId: sql`excluded.follow_id`,
+            updatedAt: sql`excluded.updated_at`,
+          },
+          setWhere: sql`${deliveries.state} = 'skipped' and excluded.state <> 'skipped'`,
+        })
+        .returning(returning)
+    : await insert.onConflictDoNothing({ target: deliveries.dedupeKey }).returning(returning);
+  // Found again still queued (a run that crashed before enqueueing) counts too: the job id is the
+  // delivery id, so adding it while its job exists changes nothing.
   const ready = await db
     .select({ id: deliveries.id, route: deliveries.route })
     .from(deliveries)
-    .where(and(inArray(deliveries.dedupeKey, keys), eq(deliveries.state, 'queued'), isNull(deliveries.holdUntil)));
+    .where(and(inArray(deliveries.dedupeKey, values.map((v) => v.dedupeKey)), eq(deliveries.state, 'queued'), isNull(deliveries.holdUntil)));
   await enqueue.deliver(ready);
-  return { queued: ready.length, skipped: values.filter((v) => v.state === 'skipped').length };
+  return { queued: written.filter((w) => w.state === 'queued').length, skipped: written.filter((w) => w.state === 'skipped').length };
 }
 
 function row(now: Date, r: Omit<NewDelivery, 'id' | 'createdAt' | 'updatedAt'>): NewDelivery {
