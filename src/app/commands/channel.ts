@@ -4,7 +4,7 @@ import { notFound, rule } from '../../core/errors.js';
 import { getChannel, setPublish } from '../channels.js';
 import { findFollow, follow, followsOf, removeFollow, resolveTarget } from '../follows.js';
 import { getSourceById, requireSource } from '../people.js';
-import { followLine } from './lists.js';
+import { sortedLines } from './lists.js';
 import { listReply, type CommandEnv, type Handler } from './handler.js';
 
 const HOW = 'in Slack with /tp in the channel, in Teams by mentioning Twitterprise in the channel';
@@ -28,7 +28,7 @@ async function run(env: CommandEnv, channelId: string, cmd: ChannelAction) {
     }
     case 'list': {
       const [{ items }, ch] = await Promise.all([followsOf(ctx, [subscriber], { limit: 100 }), getChannel(ctx, channelId)]);
-      const lines = await Promise.all(items.map((f) => followLine(ctx.db, f)));
+      const lines = await sortedLines(ctx.db, items);
       const svc = ch?.publishServiceId ? await getSourceById(ctx.db, ch.publishServiceId) : null;
       if (svc) lines.push(`New top-level messages here are published as @${svc.handle}.`);
       if (!lines.length) return { text: 'This channel follows nothing. Try: channel follow @handle' };

@@ -15,10 +15,18 @@ export async function followLine(db: DbOrTx, f: FollowRow): Promise<string> {
   return `${await labelOf(db, f)}${route}${filtersText(f.filters)}${state}`;
 }
 
+const KIND_ORDER = { source: 0, tag: 1, word: 2 } as const;
+
+/** Sources, then tags, then words, each alphabetically (ids tie within a millisecond, so not by id). */
+export async function sortedLines(db: DbOrTx, items: FollowRow[]): Promise<string[]> {
+  const lines = await Promise.all(items.map(async (f) => ({ rank: KIND_ORDER[f.targetKind], line: await followLine(db, f) })));
+  return lines.sort((a, b) => a.rank - b.rank || a.line.localeCompare(b.line)).map((l) => l.line);
+}
+
 export const following: Handler<'following'> = async ({ ctx, actor }) => {
   const { items, next } = await followsOf(ctx, [{ kind: 'person', id: actor.id }], { limit: LIST_LIMIT });
   if (!items.length) return { text: 'You follow nothing yet. Try: follow @handle, follow #tag or track <word>' };
-  const lines = await Promise.all(items.map((f) => followLine(ctx.db, f)));
+  const lines = await sortedLines(ctx.db, items);
   if (next) lines.push(`…and more (the API lists them all: GET /api/v1/follows)`);
   const off = actor.switchedOff ? ' (all deliveries are switched off: "on" turns them on)' : '';
   return listReply(`You follow${off}:`, lines);
