@@ -1,13 +1,13 @@
 import { ActivityTypes, type Activity, type TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { publishingServiceFor, upsertChannel, type ChannelInput } from '../../app/channels.js';
+import { SORRY, executeCommand } from '../../app/commands/execute.js';
 import type { AppContext } from '../../app/context.js';
 import { decideFollowRequest } from '../../app/follows.js';
 import type { SourceRow } from '../../app/people.js';
 import { postStatus } from '../../app/statuses.js';
 import { commandOf } from '../../core/commands/usage.js';
 import { DomainError, describeError } from '../../core/errors.js';
-import type { Reply } from '../../core/types.js';
 import type { Logger } from '../../log.js';
 import {
   channelIdOf,
@@ -38,7 +38,7 @@ const firstWord = (text: string) => (text.trim().split(/\s+/, 1)[0] ?? '').toLow
 /** A message that @mentions the bot in a `channel publish` channel is a command only when it starts with a command word. */
 const startsWithCommandWord = (text: string) => commandOf(firstWord(text)) !== undefined;
 
-export const SORRY = 'Something went wrong on our side; please try again in a minute.';
+export { SORRY };
 
 const WELCOME_PERSONAL =
   'Hi, I am Twitterprise. Anything you write here that is not a command is posted as your status. ' +
@@ -46,12 +46,6 @@ const WELCOME_PERSONAL =
 const WELCOME_CHANNEL =
   'Twitterprise was added here. Mention me with "channel follow @handle" to post a person\'s or a service\'s statuses ' +
   'in this channel, or "channel publish @service" to turn new posts here into statuses of that service. "help" lists every command.';
-
-// Until the lead's executor lands it is loaded when first needed (the same as the Slack integration).
-async function executeCommand(ctx: AppContext, input: { actor: SourceRow; platform: 'teams'; channelId?: string; text: string }): Promise<Reply> {
-  const m = await import('../../app/commands/execute.js');
-  return m.executeCommand(ctx, input);
-}
 
 /** `data` of our Approve / Deny buttons (Action.Submit sends it as the message's `value`). */
 const followDecision = z.object({ action: z.enum(['tp.approve', 'tp.deny']), followId: z.string().min(1) });
