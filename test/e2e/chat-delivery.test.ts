@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeBotConnector } from '../fakes/bot-connector.js';
+import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
+import { personalMessage, postActivity, teamsUser, type TeamsUser } from '../integrations/teams/helpers.js';
+import { sendSlashCommand, slackEnv } from '../integrations/slack/helpers.js';
+import { eventually, person, startE2E, type E2E } from './harness.js';
+
+/**
+ * The whole app with Slack (fake Web API on 127.0.0.1, signed requests) and Teams (fake Bot Framework
+ * connector on 127.0.0.1): one follow graph across both platforms.
+ */
+let e: E2E;
+let slack: FakeSlackApi;
+let connector: FakeBotConnector;
+let teamsTom: TeamsUser;
+
+const slackUser = (id: string, name: string, email: string) =>
+  slack.addUser({ id, team_id: 'T1', name, real_name: name, tz: 'Europe/Berlin', profile: { email, real_name: name } });
+
+async function slash(user: string, text: string) {
+  const r = await sendSlashCommand(e.url, { user_id: user, text, response_url: slack.responseUrl(`${user}-${Date.now()}`) });
+  expect(r.status).toBe(200);
+  return r;
+}
+
+async function teamsSays(user: TeamsUser, text: string) {
+  const r = await postActivity(e.url, personalMessage({ serviceUrl: connector.serviceUrl, from: user, text }));
+  expect(r.status).toBeLessThan(300);
+}
+
+const slackDmsTo = (channel: string) => slack.callsOf('chat.postMessage').filter((c) => c.params.channel === channel);
+
+beforeAll(async () => {
+  slack = await startFakeSlackApi();
+  connector = await FakeBotConnector.start();
+  e = await startE2E(slackEnv(slack.apiUrl), { slack: { botId: 'BBOT', botUserId: 'UBOT' } });
+  slackUser('USAM', 'Sam', 'sam@corp.example');
+  slackUser('UANN', 'Ann', 'ann@corp.example');
+  teamsTom = teamsUser(connector, 'Tom', 'tom@corp.example');
+}, 60_000);
+
+afterAll(async () => {
+  await e?.close();
+  await slack?.stop();
+  await connector?.close();
+});
+
+describe('end to end: chat delivery', () => {
+  it('a Slack user follows a person who posts over the API, and the DM arrives', async () => {
+    const api = await person(e, 'paula');
+    await slash('USAM', 'follow @paula');
+    const posted = await e.call<{ id: string }>('POST', '/api/v1/statuses', { token: api.token, body: { text: 'Lunch talk at 12 in room 4' } });
+    expect(posted.status).toBe(201);
+    const t0 = Date.now();
+    const dm = await eventually(
+      () => slack.callsOf('chat.postMessage').find((c) => String(c.params.text ?? '').includes('Lunch talk at 12')),
+      'the Slack DM',
+      5_000,
+    );
+    // Latency is measured properly by `npm run bench`; here we only report it.
+    console.log(`api post -> Slack DM: ${Date.now() - t0} ms`);
+    const open = slack.callsOf('conversations.open').find((c) => String(c.params.users) === 'USAM');
+    expect(open).toBeTruthy();
+    expect(JSON.stringify(dm.params.blocks)).toContain('off @paula');
+  });
+
+  it('a Slack user follows a Teams user; the Teams user posts; the Slack DM arrives', async () => {
+    await teamsSays(teamsTom, 'hello from teams, this is my first message');
+    // Tom now exists as @tom (from his email); Ann on Slack follows him.
+    await slash('UANN', 'follow @tom');
+    await teamsSays(teamsTom, 'Release notes are out #release');
+    await eventually(
+      () => slack.callsOf('chat.postMessage').find((c) => String(c.params.text ?? '').includes('Release notes are out')),
+      'the Slack DM from a Teams post',
+    );
+  });
+
+  it('a Teams user follows a Slack user; the Slack user posts; the Teams card arrives', async () => {
+    await teamsSays(teamsTom, 'follow @sam');
+    await slash('USAM', 'post Coffee machine fixed on 3rd floor');
+    const card = await eventually(
+      () => connector.messages().find((m) => JSON.stringify(m.activity).includes('Coffee machine fixed')),
+      'the Teams delivery',
+    );
+    const attachments = (card.activity.attachments ?? []) as { contentType: string }[];
+    expect(attachments[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    // The text fallback travels as `summary` and the card's fallbackText (Teams shows `text` above a card).
+    expect(String(card.activity.summary ?? '')).toContain('Coffee machine fixed');
+  });
+
+  it('d @handle works across platforms between mutual followers', async () => {
+    await slash('USAM', 'follow @tom');
+    await slash('USAM', 'd @tom are you joining the retro?');
+    await eventually(() => connector.messages().find((m) => JSON.stringify(m.activity).includes('are you joining the retro?')), 'the direct message on Teams');
+    expect(slackDmsTo('D-none')).toHaveLength(0);
+  });
+});

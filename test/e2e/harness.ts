@@ -1,0 +1,82 @@
+import { pino } from 'pino';
+import { parseConfig } from '../../src/config.js';
+import { startApp, type RunningApp, type StartOptions } from '../../src/main.js';
+import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
+
+export const ADMIN = 'e2e-admin-token-0123456789';
+
+export interface E2E {
+  app: RunningApp;
+  database: TestDatabase;
+  url: string;
+  /** JSON call to the API; returns status, headers and parsed body. */
+  call<T = Record<string, unknown>>(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: T; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/** The whole app (web + worker in one process) on a fresh database, Redis prefix and a free port. */
+export async function startE2E(env: Record<string, string> = {}, opts: Partial<Pick<StartOptions, 'clock' | 'slack'>> = {}): Promise<E2E> {
+  const database = await createTestDatabase();
+  const config = parseConfig({
+    DATABASE_URL: database.url,
+    REDIS_URL,
+    QUEUE_PREFIX: testQueuePrefix(),
+    PORT: '0',
+    ADMIN_TOKEN: ADMIN,
+    LOG_LEVEL: 'silent',
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    WEBHOOK_RETRY_DELAYS: '0.05,0.05',
+    OUTBOX_DIR: `${process.env.TMPDIR ?? '/tmp'}/tp-e2e-outbox`,
+    ...env,
+  });
+  const app = await startApp({ config, role: 'all', log: pino({ level: 'silent' }), ...opts });
+  // PUBLIC_URL is only known now that the port is: links in tests are not followed, so the default is fine.
+  const url = app.url!;
+  return {
+    app,
+    database,
+    url,
+    async call(method, path, o = {}) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+          ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...o.headers,
+        },
+        ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : null;
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: body as never, headers: res.headers };
+    },
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}
+
+/** Polls until `probe` returns something truthy, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** An admin-made person with an API token. */
+export async function person(e: E2E, handle: string): Promise<{ handle: string; token: string }> {
+  const p = await e.call('POST', '/api/v1/people', { token: ADMIN, body: { handle, name: handle[0]!.toUpperCase() + handle.slice(1), email: `${handle}@corp.example` } });
+  if (p.status !== 201) throw new Error(`person ${handle}: ${p.status} ${JSON.stringify(p.body)}`);
+  const t = await e.call<{ token: string }>('POST', '/api/v1/tokens', { token: ADMIN, body: { subject: `@${handle}` } });
+  return { handle, token: t.body.token };
+}
