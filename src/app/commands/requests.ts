@@ -1,4 +1,5 @@
 import { DomainError, rule } from '../../core/errors.js';
+import { getChannel } from '../channels.js';
 import { block, decideFollowRequest, findRequestBy, labelOf, pendingRequests, subscriberLabel } from '../follows.js';
 import { getSourceById, isOwnerOf, requireSource, type SourceRow } from '../people.js';
 import { listReply, type CommandEnv, type Handler } from './handler.js';
@@ -8,8 +9,13 @@ export const requests: Handler<'requests'> = async ({ ctx, actor }) => {
   if (!items.length) return { text: 'No follow requests are waiting for you.' };
   const lines = await Promise.all(
     items.map(async (f) => {
-      const who = await subscriberLabel(ctx.db, f.subscriberKind, f.subscriberId);
       const what = await labelOf(ctx.db, f);
+      if (f.subscriberKind === 'channel') {
+        const ch = await getChannel(ctx, f.subscriberId);
+        const name = ch?.name ? `the ${ch.platform === 'slack' ? 'Slack' : 'Teams'} channel "${ch.name}"` : 'a channel';
+        return `${name} asks to follow ${what}: decide with the buttons in your DM`;
+      }
+      const who = await subscriberLabel(ctx.db, f.subscriberKind, f.subscriberId);
       return f.subscriberKind === 'person' ? `${who} asks to follow ${what}: "approve ${who}" or "deny ${who}"` : `${who} asks to follow ${what}`;
     }),
   );
