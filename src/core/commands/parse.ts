@@ -211,15 +211,20 @@ function oneOf<T extends string>(name: CommandName, rest: string, choices: reado
   return w as T;
 }
 
+/** parseHhMm quotes what it was given: keep that short. */
+function hhmm(name: CommandName, raw: string): string {
+  if (raw.length > 5) throw fail(name, `${quote(raw)} is not a time of day; write it as HH:MM, e.g. 22:00.`);
+  return parseHhMm(raw, USAGE[name].usage);
+}
+
 function quiet(rest: string): CommandArgs['quiet'] {
-  const usage = USAGE.quiet.usage;
   const spec = words(rest).join('');
   if (!spec) throw fail('quiet', '"quiet" needs a period such as 22:00-07:00, or off.');
   if (spec.toLowerCase() === 'off') return { hours: null };
   const parts = spec.split(/[-–]/);
   if (parts.length !== 2) throw fail('quiet', `${quote(rest)} is not a period: write it as HH:MM-HH:MM, e.g. 22:00-07:00. ${POST_HINT}`);
-  const start = parseHhMm(parts[0]!, usage);
-  const end = parseHhMm(parts[1]!, usage);
+  const start = hhmm('quiet', parts[0]!);
+  const end = hhmm('quiet', parts[1]!);
   if (start === end) throw fail('quiet', 'Quiet hours need a start and an end that differ.');
   return { hours: { start, end } };
 }
@@ -232,7 +237,7 @@ function digest(rest: string): CommandArgs['digest'] {
     throw fail('digest', `After "digest ${period}" comes only "at HH:MM", not ${quote(more.join(' '))}.`);
   }
   if (period === 'off') throw fail('digest', 'A digest that is off has no time; write "digest off".');
-  return { period, at: parseHhMm(more[1]!, USAGE.digest.usage) };
+  return { period, at: hhmm('digest', more[1]!) };
 }
 
 function channel(rest: string): ChannelAction {

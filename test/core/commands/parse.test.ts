@@ -341,5 +341,29 @@ describe('parseCommand under hostile input', () => {
     expect(() => parseCommand(`quiet ${'1:'.repeat(500_000)}`)).toThrow(DomainError);
     expect(() => parseCommand(`${'@'.repeat(1_000_000)}`)).toThrow(/this one has 1,000,000/);
     expect(() => parseCommand(`whois @${'a'.repeat(1_000_000)}`)).toThrow(/is not a handle/);
+    // Errors quote at most a short piece of a huge argument.
+    for (const text of [
+      `quiet ${'9'.repeat(100_000)}-07:00`,
+      `quiet 22:00-${'9'.repeat(100_000)}`,
+      `digest daily at ${'9'.repeat(100_000)}`,
+      `follow @a -${'w'.repeat(100_000)}`,
+      `follow @a ${'w'.repeat(100_000)}`,
+      `track ${'w'.repeat(100_000)}`,
+      `track #${'w'.repeat(100_000)}`,
+      `help ${'w'.repeat(100_000)}`,
+      `channel ${'w'.repeat(100_000)}`,
+      `dm ${'w'.repeat(100_000)}`,
+      `catchup ${'w'.repeat(100_000)}`,
+      `on @${'w'.repeat(100_000)}`,
+      `d ${'w'.repeat(100_000)} hi`,
+    ]) {
+      try {
+        parseCommand(text);
+        expect.unreachable(text.slice(0, 30));
+      } catch (e) {
+        expect(e, text.slice(0, 30)).toBeInstanceOf(DomainError);
+        expect((e as DomainError).message.length, text.slice(0, 30)).toBeLessThan(300);
+      }
+    }
   });
 });
