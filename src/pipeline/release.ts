@@ -62,7 +62,7 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
           lte(deliveries.holdUntil, now),
         ),
       )
-      .orderBy(asc(deliveries.id))
+      .orderBy(asc(statuses.createdAt), asc(statuses.id))
       .limit(batchSize);
     if (!rows.length) return result;
 
