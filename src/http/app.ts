@@ -6,7 +6,7 @@ import { requireAuth } from './auth.js';
 import { bodyLimit, jsonBody } from './body-limit.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { PipelineApi } from './pipeline-api.js';
-import { errorHandler, notFoundHandler, problemDocs } from './problem.js';
+import { errorHandler, notFoundHandler, problemDocs, refuseNulInUrl } from './problem.js';
 import { requestLog, routeBase } from './request-log.js';
 import { adminRoutes } from './routes/admin.js';
 import { feedRoutes } from './routes/feeds.js';
@@ -42,6 +42,7 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
 
   app.use(requestLog(log, opts.metrics));
   app.use(bodyLimit());
+  app.use(refuseNulInUrl());
   app.use(healthRoutes({ publicUrl, log, readiness: opts.readiness, metrics: opts.metrics }));
   app.get('/problems/:code', problemDocs);
 

@@ -82,6 +82,17 @@ export function describeZodError(e: z.ZodError, where: 'body' | 'query' | 'path'
   return `${parts.join('; ')}.`;
 }
 
+/** The path of the first string holding a NUL character (PostgreSQL text cannot store one), or null. */
+export function nulPath(value: unknown, path: PropertyKey[] = [], depth = 0): PropertyKey[] | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (depth > 20 || value === null || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nulPath(v, [...path, Array.isArray(value) ? Number(k) : k], depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** Parses with zod; a failure becomes a 400 problem naming the field. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: 'body' | 'query' | 'path'): z.infer<T> {
   if (where === 'body' && (value === undefined || value === null)) {
@@ -89,6 +100,11 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where
   }
   const r = schema.safeParse(value);
   if (!r.success) throw new DomainError('invalid', describeZodError(r.error, where));
+  const nul = nulPath(r.data);
+  if (nul) {
+    const what = nul.length ? `${where === 'body' ? 'Field' : where === 'query' ? 'Query parameter' : 'Path parameter'} "${fieldName(nul)}"` : 'The value';
+    throw new DomainError('invalid', `${what} may not contain NUL characters.`);
+  }
   return r.data;
 }
 
@@ -96,6 +112,27 @@ interface BodyParserError {
   type?: string;
   status?: number;
   expose?: boolean;
+}
+
+/** PostgreSQL refusing a character: NUL in text (22021), or one the encoding lacks (22P05). */
+function isBadCharacter(e: unknown): boolean {
+  for (let cur: unknown = e, depth = 0; cur && typeof cur === 'object' && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (code === '22021' || code === '22P05') return true;
+  }
+  return false;
+}
+
+/** Client errors raised by express itself or its parsers (http-errors: `status` 4xx, `expose` true). */
+function clientProblem(e: unknown): { code: ProblemCode; detail: string } | null {
+  if (!e || typeof e !== 'object') return null;
+  const status = (e as { status?: unknown; statusCode?: unknown }).status ?? (e as { statusCode?: unknown }).statusCode;
+  if (typeof status !== 'number' || status < 400 || status > 499) return null;
+  // The router decodes path parameters with decodeURIComponent and fails with a 400 URIError.
+  if (e instanceof URIError) return { code: 'invalid', detail: 'The URL is not valid: it has a malformed %-escape.' };
+  const code: ProblemCode =
+    status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : status === 404 ? 'not_found' : status === 413 ? 'too_large' : status === 415 ? 'unsupported_media_type' : 'invalid';
+  return { code, detail: `${titles[code]}.` };
 }
 
 const codeOfDependencyError = new Set([
@@ -152,12 +189,23 @@ export function errorHandler(publicUrl: string, log: Logger): ErrorRequestHandle
           return sendProblem(res, publicUrl, 'invalid', 'The body did not arrive completely.');
       }
     }
+    const client = clientProblem(err);
+    if (client) return sendProblem(res, publicUrl, client.code, client.detail);
+    if (isBadCharacter(err)) return sendProblem(res, publicUrl, 'invalid', 'Text may not contain NUL characters.');
     if (isDependencyDown(err)) {
       log.error({ err, method: req.method }, 'dependency unavailable');
       return sendProblem(res, publicUrl, 'unavailable', 'The service cannot reach its database or queue right now; retry in a moment.');
     }
     log.error({ err, method: req.method }, 'unexpected error');
     sendProblem(res, publicUrl, 'internal', 'Something went wrong on our side; it has been logged.');
+  };
+}
+
+/** NUL cannot be stored in PostgreSQL text and has no business in a URL: refuse it before any handler. */
+export function refuseNulInUrl(): RequestHandler {
+  return (req, _res, next) => {
+    if (/%00/i.test(req.originalUrl) || req.originalUrl.includes('\u0000')) next(new HttpProblem('invalid', 'The URL may not contain NUL characters (%00).'));
+    else next();
   };
 }
 

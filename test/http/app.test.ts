@@ -103,6 +103,21 @@ describe('errors', () => {
     expect(lines.some((l) => l.includes('unexpected error') && l.includes('secret internal detail'))).toBe(true);
   });
 
+  it('malformed %-escapes, NUL characters and empty patches are 400 problems, not 500s', async () => {
+    expectProblem(await h.call('GET', '/api/v1/statuses/%zz', { token: ADMIN }), 400, /malformed %-escape/);
+    expectProblem(await h.call('DELETE', '/api/v1/follows/%ff%fe', { token: ADMIN }), 400, /malformed %-escape/);
+    expectProblem(await h.call('GET', '/feeds/%.atom', { token: null }), 400, /malformed %-escape/);
+    expectProblem(await h.call('GET', '/api/v1/statuses/a%00b', { token: ADMIN }), 400, /NUL/);
+    expectProblem(await h.call('GET', '/api/v1/timeline?before=%00', { token: ADMIN }), 400, /NUL/);
+    await createService(h.t.ctx, { handle: 'nul-test', name: 'Nul' });
+    expectProblem(await h.call('POST', '/api/v1/statuses', { token: ADMIN, body: { text: 'a\u0000b', as: 'nul-test' } }), 400, /Field "text" may not contain NUL characters/);
+    expectProblem(await h.call('POST', '/api/v1/follows', { token: ADMIN, body: { target: '#x', filters: ['-a', '-b\u0000'] } }), 400, /Field "filters\[1\]" may not contain NUL/);
+    const hook = await createHookUrl(h.t.ctx, await requireSource(h.t.ctx, 'nul-test'));
+    const r = await fetch(`${h.base}/hooks/${hook.split('/hooks/')[1]}`, { method: 'POST', body: 'x\u0000y', headers: { 'content-type': 'text/plain' } });
+    expect(r.status).toBe(400);
+    expectProblem(await h.call('PATCH', '/api/v1/services/nul-test', { token: ADMIN, body: {} }), 400, /Nothing to change/);
+  });
+
   it('503 when the database is down', async () => {
     const down = await startHarness();
     try {

@@ -69,6 +69,9 @@ export function adminRoutes(ctx: AppContext, deps: { pipeline: PipelineApi }): R
   r.patch('/services/:handle', async (req, res) => {
     requireAdmin(principalOf(res));
     const body = parseInput(servicePatch, req.body, 'body');
+    if (body.name === undefined && body.visibility === undefined && body.owners === undefined) {
+      throw invalid('Nothing to change: give "name", "visibility" or "owners".');
+    }
     res.json(await updateService(ctx, req.params.handle ?? '', body));
   });
 

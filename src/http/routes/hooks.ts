@@ -28,6 +28,7 @@ export function hookRoutes(ctx: AppContext): Router {
       else if (req.body !== undefined) text = parseInput(hookJson, req.body, 'body').text;
       else if (!req.headers['content-type'] || req.is(['text/*', 'application/json', 'application/*+json'])) text = '';
       else throw new HttpProblem('unsupported_media_type', 'Send the status as text/plain, or as JSON {"text": "..."}.');
+      if (text.includes('\u0000')) throw new HttpProblem('invalid', 'The text may not contain NUL characters.');
       const key = idempotencyKey(req);
       const { status, created } = await postStatus(ctx, {
         sourceId: service.id,
