@@ -1,8 +1,8 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { invalid } from '../core/errors.js';
 import { isValidTimeZone } from '../core/quiet-hours.js';
 import type { DigestPeriod, DmPreference, Visibility } from '../core/types.js';
-import { sources } from '../db/schema.js';
+import { follows, sources } from '../db/schema.js';
 import { recordConsent, type Via } from './audit.js';
 import type { AppContext } from './context.js';
 import type { SourceRow } from './people.js';
@@ -45,8 +45,26 @@ export function setDmPreference(ctx: AppContext, personId: string, pref: DmPrefe
   return update(ctx, personId, { dmPreference: pref }, { action: 'dm', object: pref, via });
 }
 
-export function setVisibility(ctx: AppContext, personId: string, visibility: Visibility, via: Via) {
-  return update(ctx, personId, { visibility }, { action: 'protect', object: visibility === 'protected' ? 'on' : 'off', via });
+/**
+ * `protect on|off`. Going public approves every waiting follow request: nobody is left pending for a
+ * source that no longer asks for approval (and each approval is recorded).
+ */
+export async function setVisibility(ctx: AppContext, personId: string, visibility: Visibility, via: Via) {
+  const row = await update(ctx, personId, { visibility }, { action: 'protect', object: visibility === 'protected' ? 'on' : 'off', via });
+  if (visibility === 'public') {
+    const now = ctx.clock.now();
+    await ctx.db.transaction(async (tx) => {
+      const approved = await tx
+        .update(follows)
+        .set({ state: 'active', updatedAt: now })
+        .where(and(eq(follows.targetKind, 'source'), eq(follows.target, personId), eq(follows.state, 'pending')))
+        .returning();
+      for (const f of approved) {
+        await recordConsent(tx, { actorId: personId, action: 'approve', subjectId: f.subscriberId, object: `@${row.handle}`, via, at: now, detail: { followId: f.id, reason: 'protect off' } });
+      }
+    });
+  }
+  return row;
 }
 
 export async function setTimezone(ctx: AppContext, personId: string, tz: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { parseEntities, wordsOf } from '../core/entities.js';
-import { notFound, rule } from '../core/errors.js';
+import { cleanText, checkStatusText } from '../core/commands/text.js';
+import { notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { StatusView } from '../core/messages.js';
 import { canView, noViewer, type ViewerFacts } from '../core/permissions.js';
@@ -15,15 +16,9 @@ import { toStatusView } from './status-view.js';
 
 export type StatusRow = typeof statuses.$inferSelect;
 
-export const MAX_STATUS_LENGTH = 1000;
-
-/** Trims and checks 1..1000 characters (counted as Unicode code points). */
-export function checkStatusText(raw: string): string {
-  const text = raw.replace(/\r\n?/g, '\n').trim();
-  const length = [...text].length;
-  if (length === 0) throw rule('A status needs some text (1 to 1,000 characters).', 'post <text>');
-  if (length > MAX_STATUS_LENGTH) throw rule(`A status is at most 1,000 characters; this one has ${length.toLocaleString('en')}.`, 'post <text>');
-  return text;
+/** Cleans control characters and checks 1..1000 characters (code points), as the chat grammar does. */
+export function checkText(raw: string): string {
+  return checkStatusText(cleanText(raw), 'post <text>');
 }
 
 export interface PostInput {
@@ -43,7 +38,7 @@ const isUniqueViolation = (e: unknown) =>
  * between commit and enqueue loses nothing (the relay finds the outbox row).
  */
 export async function postStatus(ctx: AppContext, input: PostInput): Promise<{ status: StatusView; created: boolean }> {
-  const text = checkStatusText(input.text);
+  const text = checkText(input.text);
   const source = await getSourceById(ctx.db, input.sourceId);
   if (!source) throw notFound('Unknown source.');
   if (input.dedupeKey) {
