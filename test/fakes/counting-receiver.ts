@@ -115,7 +115,7 @@ export class CountingReceiver {
         return;
       }
       const raw = Buffer.concat(chunks).toString('utf8');
-      let body: { type?: string; data?: { id?: string } } | null = null;
+      let body = null as { type?: string; data?: { id?: string } } | null;
       try {
         if (this.verifier) {
           body = this.verifier.verify(raw, {
