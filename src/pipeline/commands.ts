@@ -48,6 +48,12 @@ export async function redeliver(deps: CommandDeps, deliveryId: string): Promise<
   if (!d) throw notFound(`No delivery ${deliveryId}.`);
   if (d.state === 'retrying') throw conflict('This delivery is being retried right now; wait until it is sent or failed.');
 
+  if (d.subscriberKind === 'webhook' && d.event !== 'webhook.test') {
+    const [w] = await db.select({ enabled: webhooks.enabled }).from(webhooks).where(eq(webhooks.id, d.subscriberId)).limit(1);
+    if (!w) throw rule('The webhook endpoint was deleted.');
+    if (!w.enabled) throw rule('The webhook endpoint is turned off; turn it on first (PATCH /api/v1/webhooks/:id {"enabled": true}).');
+  }
+
   if (d.event === 'status.created' && d.statusId) {
     const a = await loadAudience(db, d.statusId);
     if (!a || a.status.deletedAt) throw rule('The status was deleted, so it cannot be sent again.');
@@ -59,12 +65,6 @@ export async function redeliver(deps: CommandDeps, deliveryId: string): Promise<
       if (!verdict.deliver) throw rule(`This delivery cannot be sent again: ${verdict.reason}.`);
     }
   }
-  if (d.subscriberKind === 'webhook' && d.event !== 'webhook.test') {
-    const [w] = await db.select({ enabled: webhooks.enabled }).from(webhooks).where(eq(webhooks.id, d.subscriberId)).limit(1);
-    if (!w) throw rule('The webhook endpoint was deleted.');
-    if (!w.enabled) throw rule('The webhook endpoint is turned off; turn it on first (PATCH /api/v1/webhooks/:id {"enabled": true}).');
-  }
-
   const now = deps.ctx.clock.now();
   // Only one re-send wins when two arrive at once: the row must still be in the state we read.
   const claimed = await db
