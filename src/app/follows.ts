@@ -198,12 +198,18 @@ export async function removeFollow(ctx: AppContext, f: FollowRow, actorId: strin
 export async function setFollowSwitch(ctx: AppContext, personId: string, target: TargetSpec, on: boolean, via: Via): Promise<FollowRow> {
   const f = await findFollow(ctx.db, { kind: 'person', id: personId }, target);
   if (!f) throw notFound(`You do not follow ${target.label}.`, `follow ${target.label}`);
-  if (f.state === 'pending') throw rule(`Your follow of ${target.label} is still waiting for approval.`, 'following');
+  return switchFollow(ctx, f, on, personId, via, target.label);
+}
+
+/** Switches one follow (of a person, channel or webhook) on or off; recorded in the consent log. */
+export async function switchFollow(ctx: AppContext, f: FollowRow, on: boolean, actorId: string | null, via: Via, label?: string): Promise<FollowRow> {
+  const what = label ?? (await labelOf(ctx.db, f));
+  if (f.state === 'pending') throw rule(`The follow of ${what} is still waiting for approval.`, 'following');
   const state: FollowState = on ? 'active' : 'off';
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const [u] = await tx.update(follows).set({ state, updatedAt: now }).where(eq(follows.id, f.id)).returning();
-    await recordConsent(tx, { actorId: personId, action: on ? 'on' : 'off', subjectId: personId, object: target.label, via, at: now });
+    await recordConsent(tx, { actorId, action: on ? 'on' : 'off', subjectId: f.subscriberId, object: what, via, at: now, detail: { followId: f.id, subscriberKind: f.subscriberKind } });
     return u!;
   });
 }

@@ -1,7 +1,7 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
-import { decideFollowRequest, follow, followsOf, getFollow, pendingRequests, removeFollow, resolveTarget, type Subscriber } from '../../app/follows.js';
+import { decideFollowRequest, follow, followsOf, getFollow, pendingRequests, removeFollow, resolveTarget, switchFollow, type Subscriber } from '../../app/follows.js';
 import { requireOwnWebhook, webhooksOf } from '../../app/webhooks.js';
 import { conflict, forbidden, invalid, notFound } from '../../core/errors.js';
 import type { FollowRoute } from '../../core/types.js';
@@ -18,6 +18,10 @@ const followBody = z.strictObject({
 });
 
 const idParam = z.string().min(1).max(64);
+
+const switchBody = z.strictObject({
+  state: z.enum(['on', 'off', 'active'], { message: 'must be "on" or "off"' }),
+});
 
 export function followRoutes(ctx: AppContext): Router {
   const r = Router();
@@ -54,7 +58,8 @@ export function followRoutes(ctx: AppContext): Router {
     res.json({ items: await followViews(ctx.db, page.items), next: page.next });
   });
 
-  r.delete('/follows/:id', async (req, res) => {
+  /** The follow `:id`, if the caller may change it: their own, their webhook's, or any for an admin. */
+  async function ownFollow(req: Request, res: Response) {
     const id = parseInput(idParam, req.params.id, 'path');
     const actor = actorOf(principalOf(res));
     const f = await getFollow(ctx.db, id);
@@ -62,11 +67,25 @@ export function followRoutes(ctx: AppContext): Router {
     if (!actor.isAdmin) {
       if (f.subscriberKind === 'webhook') await requireOwnWebhook(ctx, actor, f.subscriberId);
       else if (!(f.subscriberKind === 'person' && f.subscriberId === actor.id)) {
-        throw forbidden(f.subscriberKind === 'channel' ? 'A channel follow is removed from the channel: channel unfollow @handle.' : 'This follow is not yours.');
+        throw forbidden(f.subscriberKind === 'channel' ? 'A channel follow is changed from the channel: channel unfollow @handle.' : 'This follow is not yours.');
       }
     }
+    return { f, actor };
+  }
+
+  r.delete('/follows/:id', async (req, res) => {
+    const { f, actor } = await ownFollow(req, res);
     await removeFollow(ctx, f, actor.id, 'api');
     res.status(204).end();
+  });
+
+  // The API form of `on @handle` / `off @handle`: every subscription can be switched on and off.
+  r.patch('/follows/:id', async (req, res) => {
+    const { f, actor } = await ownFollow(req, res);
+    const body = parseInput(switchBody, req.body, 'body');
+    const row = await switchFollow(ctx, f, body.state === 'on' || body.state === 'active', actor.id, 'api');
+    const [view] = await followViews(ctx.db, [row]);
+    res.json(view);
   });
 
   r.get('/follow-requests', async (req, res) => {
