@@ -60,7 +60,7 @@ export interface Pipeline {
 export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const { ctx } = opts;
   const channels: ChannelRegistry = { ...defaultChannels({ ctx, messengers: opts.messengers, ...(opts.lookup ? { lookup: opts.lookup } : {}) }), ...opts.channels };
-  const queues = createQueues(opts.redisUrl, opts.prefix);
+  const queues = createQueues(opts.redisUrl, opts.prefix, ctx.log.child({ name: 'queues' }));
   const enqueue = createEnqueuer(queues, maxAttemptsOf(channels));
   const relay = startRelay({ ctx, fanOut: queues.fanOut, metrics: opts.metrics });
   let workers: Workers | null = null;

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
 import { z } from 'zod';
 
 /** BullMQ queue names. Job ids never contain ':' (BullMQ uses it as its key separator). */
@@ -73,8 +74,10 @@ export interface Queues {
  * The queues on one shared producer connection. `prefix` is BullMQ's key prefix (QUEUE_PREFIX; wrap
  * it in braces for Redis Cluster); ioredis `keyPrefix` would break BullMQ's Lua scripts.
  */
-export function createQueues(redisUrl: string, prefix: string): Queues {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+export function createQueues(redisUrl: string, prefix: string, log?: Logger): Queues {
+  // Producers fail after a few reconnection attempts instead of waiting forever for Redis: the relay
+  // rolls back and retries at its next poll, an API call answers with an error.
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const workers: Redis[] = [];
   const opts = { connection, prefix };
   const q = {
@@ -83,6 +86,10 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
     retract: new Queue<RetractJob>(QUEUE.retract, opts),
     release: new Queue<ReleaseJob>(QUEUE.release, opts),
   };
+  // An EventEmitter 'error' without a listener would crash the process when Redis goes away.
+  const onError = (err: Error) => log?.error({ err }, 'redis connection error (queues)');
+  connection.on('error', onError);
+  for (const queue of Object.values(q)) queue.on('error', onError);
   let closing: Promise<void> | null = null;
   return {
     ...q,
@@ -90,6 +97,7 @@ export function createQueues(redisUrl: string, prefix: string): Queues {
     redisUrl,
     workerConnection() {
       const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      c.on('error', (err: Error) => log?.error({ err }, 'redis connection error (worker)'));
       workers.push(c);
       return c;
     },

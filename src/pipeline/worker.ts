@@ -52,7 +52,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
   const { ctx } = opts;
   const log = ctx.log.child({ name: 'pipeline' });
   const ownQueues = !opts.queues;
-  const queues = opts.queues ?? createQueues(opts.redisUrl, opts.prefix);
+  const queues = opts.queues ?? createQueues(opts.redisUrl, opts.prefix, log);
   const enqueue = createEnqueuer(queues, maxAttemptsOf(opts.channels));
   const concurrency = opts.concurrency ?? ctx.config.workerConcurrency;
   const base = { prefix: opts.prefix };
