@@ -181,6 +181,35 @@ describe('fuzzing the HTTP API', () => {
     expect([...byStatus.keys()].some((s) => s >= 200 && s < 300)).toBe(true);
   });
 
+  it('inputs that once answered 500 now answer a 4xx problem (or succeed)', async () => {
+    const raw = (method: string, path: string, body?: string) =>
+      fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) });
+    const cases: [string, string, string?][] = [
+      ['GET', '/api/v1/webhooks/%zz'],
+      ['GET', '/feeds/%ff%fe.atom'],
+      ['GET', `/api/v1/webhooks/${'%00'}`],
+      ['GET', '/api/v1/follows?before=a%00'],
+      ['PATCH', `/api/v1/webhooks/${ids.webhook}`, '{"description":"x\\u0000"}'],
+      ['POST', '/api/v1/people', '{"name":"x\\u0000","email":"nul@corp.example"}'],
+      ['PATCH', '/api/v1/services/build', '{}'],
+      ['PATCH', '/api/v1/services/build', '{"owners":["alice"]}'],
+      // A lone surrogate (valid JSON escape, not valid Unicode) inside a URL entity stored as jsonb.
+      ['POST', '/api/v1/statuses', '{"text":"see http://x.example/\\ud921 now","as":"alice"}'],
+      ['POST', '/api/v1/statuses', '{"text":"#tag\\udfff and @alice\\ud800","as":"alice"}'],
+      // Year 0 is a valid ISO 8601 string but outside PostgreSQL's timestamptz range.
+      ['GET', '/api/v1/audit?since=0000-01-01T00:00:00Z'],
+      ['POST', '/api/v1/tokens', '{"subject":"@alice","expires_at":"9999-12-31T23:59:59Z"}'],
+    ];
+    const bad: string[] = [];
+    for (const [method, path, body] of cases) {
+      const r = await raw(method, path, body);
+      const text = await r.text();
+      const problem = (r.headers.get('content-type') ?? '').startsWith('application/problem+json');
+      if (r.status >= 500 || (r.status >= 400 && !problem)) bad.push(`${method} ${path} ${body ?? ''} -> ${r.status} ${text.slice(0, 200)}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('the process is unharmed: no prototype pollution, nobody became an admin, and it still serves', async () => {
     expect(Object.keys(Object.prototype)).toEqual([]);
     const probe = {} as Record<string, unknown>;
