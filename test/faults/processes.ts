@@ -86,7 +86,19 @@ export async function startApp(role: Role, env: Record<string, string>, opts: { 
       }
     },
   };
-  if (role !== 'worker') {
+  const fixedPort = env.PORT && env.PORT !== '0' ? env.PORT : null;
+  if (role !== 'worker' && fixedPort) {
+    // A fixed port: ready when /healthz answers (works at any LOG_LEVEL).
+    const url = `http://127.0.0.1:${fixedPort}`;
+    let gone = false;
+    void exited.then(() => (gone = true));
+    await until(async () => !gone && (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) })).ok, opts.readyTimeoutMs ?? 30_000, `${role} on port ${fixedPort}`).catch(async (e: unknown) => {
+      app.kill('SIGKILL');
+      await exited;
+      throw new Error(`${String(e)}\n${lines.slice(-20).join('\n')}`);
+    });
+    app.url = url;
+  } else if (role !== 'worker') {
     app.url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${role} did not start within ${opts.readyTimeoutMs ?? 30_000} ms:\n${lines.slice(-20).join('\n')}`)), opts.readyTimeoutMs ?? 30_000);
       listening = (url) => {

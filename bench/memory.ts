@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+
+/** Resident memory of a Linux process from /proc: current (VmRSS) and peak (VmHWM), in bytes. */
+export function memoryOf(pid: number): { rss: number; peak: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples a process's memory every `everyMs` and keeps the peak: VmHWM from the kernel, and the highest
+ * VmRSS seen (the same thing where VmHWM is not kept).
+ */
+export class MemorySampler {
+  peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly pid: number,
+    everyMs = 100,
+  ) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+  sample(): void {
+    const m = memoryOf(this.pid);
+    if (m) this.peak = Math.max(this.peak, Number.isFinite(m.peak) ? m.peak : 0, Number.isFinite(m.rss) ? m.rss : 0);
+  }
+  stop(): number {
+    this.sample();
+    clearInterval(this.timer);
+    return this.peak;
+  }
+}

@@ -1,0 +1,53 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The top frames of the newest `.cpuprofile` in `dir` by self time, with the share of all samples. */
+export function summariseProfile(dir: string, top = 15): string {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const file = files[files.length - 1];
+  if (!file) return `(no .cpuprofile in ${dir})`;
+  const p = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const node = byId.get(p.samples[i]!);
+    const dt = p.timeDeltas[i] ?? 0;
+    if (!node) continue;
+    total += dt;
+    const f = node.callFrame;
+    const where = f.url ? `${shorten(f.url)}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(key, (self.get(key) ?? 0) + dt);
+  }
+  // Group by package / area too: node_modules/<pkg>, src/<dir>, node internals, idle, GC.
+  const areas = new Map<string, number>();
+  for (const [key, t] of self) {
+    const area = /\(idle\)|\(program\)|\(garbage collector\)/.exec(key)?.[0] ?? /node_modules\/((@[^/]+\/)?[^/]+)/.exec(key)?.[1] ?? /src\/[^/:]+/.exec(key)?.[0] ?? (key.includes('node:') ? 'node internals' : 'other');
+    areas.set(area, (areas.get(area) ?? 0) + t);
+  }
+  const pct = (t: number) => `${((100 * t) / Math.max(1, total)).toFixed(1)}%`.padStart(6);
+  const lines = [`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled`, 'by area:'];
+  for (const [k, t] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 12)) lines.push(`  ${pct(t)}  ${k}`);
+  lines.push('top frames by self time:');
+  for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${k}`);
+  return lines.join('\n');
+}
+
+function shorten(url: string): string {
+  const i = url.indexOf('node_modules/');
+  if (i >= 0) return url.slice(i);
+  const s = url.indexOf('/src/');
+  if (s >= 0) return url.slice(s + 1);
+  return url.replace(/^file:\/\//, '');
+}
+
+if (process.argv[1] && process.argv[1].endsWith('profile.ts')) {
+  process.stdout.write(`${summariseProfile(process.argv[2] ?? '.')}\n`);
+}

@@ -1,0 +1,352 @@
+/**
+ * `npm run bench`: fan-out, ingest and end-to-end latency of Twitterprise on this machine, against the
+ * local PostgreSQL (a fresh database) and Redis (a fresh key prefix), with the web and worker roles as
+ * child processes and every receiver on 127.0.0.1. Prints a table and PASS/MISS per target; stops by
+ * itself (every wait is bounded) and cleans up after itself.
+ *
+ *   BENCH_SIZES=1000,10000,100000   followers per fan-out run
+ *   BENCH_INGEST_SECONDS=10         ingest duration; BENCH_INGEST_CLIENTS=32 concurrent clients
+ *   BENCH_E2E_POSTS=200             light-load posts, one at a time
+ *   BENCH_CONCURRENCY=32            WORKER_CONCURRENCY of the worker and of the raw BullMQ run
+ *   BENCH_PROFILE=1                 run the fan-out worker under --cpu-prof and summarise the top frames
+ *   BENCH_LOG_LEVEL=warn            LOG_LEVEL of the app processes
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { CountingReceiver } from '../test/fakes/counting-receiver.js';
+import { FakeSlackApi } from '../test/fakes/slack-api.js';
+import { startApp, waitForWorkers, type AppProcess } from '../test/faults/processes.js';
+import { seedWebhookFollowers } from '../test/faults/seed.js';
+import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
+import { MemorySampler } from './memory.js';
+import { summariseProfile } from './profile.js';
+import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand, TEAM_ID } from './slack.js';
+import { mb, ms, percentile, perSecond, seconds, table } from './stats.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
+const INGEST_CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 32);
+const E2E_POSTS = Number(process.env.BENCH_E2E_POSTS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/** Every child started, so a hard stop leaves none behind. */
+const children: { kill(signal: NodeJS.Signals): unknown }[] = [];
+const track = <T extends { kill(signal: NodeJS.Signals): unknown }>(c: T): T => {
+  children.push(c);
+  return c;
+};
+
+interface FanOutResult {
+  n: number;
+  ms: number;
+  received: number;
+  repeats: number;
+  peakRss: number;
+  rawMs: number;
+  rawPeakRss: number;
+  timedOut: boolean;
+  profile?: string;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The raw BullMQ ceiling for `n` no-op jobs, in a child process like the worker. */
+function runRaw(n: number, prefix: string): Promise<{ ms: number; maxRss: number }> {
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(process.execPath, ['--import', 'tsx', 'bench/raw-bullmq.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', N: String(n), CONCURRENCY: String(CONCURRENCY), PREFIX: prefix, REDIS_URL, TIMEOUT_MS: String(Math.max(60_000, n * 5)) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }));
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), Math.max(120_000, n * 10));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        const r = JSON.parse(line) as { ms: number; done: number; maxRss: number };
+        if (r.done < n) reject(new Error(`raw BullMQ run finished ${r.done} of ${n} jobs`));
+        else resolve({ ms: r.ms, maxRss: r.maxRss });
+      } catch {
+        reject(new Error(`raw BullMQ run exited with ${code}: ${out.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+/** Waits for `target` deliveries; gives up after `timeoutMs`, or when nothing arrives for `stallMs`. */
+async function waitForDeliveries(receiver: CountingReceiver, target: number, timeoutMs: number, stallMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  let lastChange = Date.now();
+  while (receiver.unique < target) {
+    if (receiver.unique !== last) {
+      last = receiver.unique;
+      lastChange = Date.now();
+    }
+    if (Date.now() > deadline || Date.now() - lastChange > stallMs) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+async function postStatus(url: string, token: string, text: string): Promise<number> {
+  const r = await fetch(`${url}/api/v1/statuses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ text }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  await r.arrayBuffer();
+  return r.status;
+}
+
+async function stop(app: AppProcess | null): Promise<void> {
+  if (!app || app.proc.exitCode !== null || app.proc.signalCode !== null) return;
+  app.kill('SIGTERM');
+  await app.waitExit(30_000).catch(() => {});
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const prefix = `tpbench${randomBytes(4).toString('hex')}`;
+  const profileDir = path.join(os.tmpdir(), `tp-bench-profiles-${prefix}`);
+  const outboxDir = path.join(os.tmpdir(), `tp-bench-${prefix}`);
+  let db: TestDatabase | null = null;
+  let receiver: CountingReceiver | null = null;
+  let slack: FakeSlackApi | null = null;
+  let web: AppProcess | null = null;
+  let worker: AppProcess | null = null;
+  const fanOuts: FanOutResult[] = [];
+  let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashIdle: number[]; slashErrors: number } | null = null;
+  let e2e: number[] = [];
+
+  say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, worker concurrency ${CONCURRENCY}`);
+  try {
+    db = await createTestDatabase();
+    receiver = await CountingReceiver.start({ ports: 8, parse: false });
+    slack = await new FakeSlackApi().start();
+    slack.addUser({ id: 'U1', name: 'bench', real_name: 'Bench User', tz: 'UTC', profile: { email: 'bench@corp.example', real_name: 'Bench User' } });
+    const env: Record<string, string> = {
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      PORT: String(await freePort()),
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+      LOG_LEVEL,
+      OUTBOX_DIR: outboxDir,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: slack.apiUrl,
+    };
+    web = track(await startApp('web', env, { readyTimeoutMs: 60_000 }));
+    const workerEnv = { ...env, PORT: '0' };
+
+    // 1. Fan-out, beside the raw BullMQ ceiling.
+    for (const n of SIZES) {
+      say(`\nfan-out to ${n.toLocaleString('en')} webhook followers: seeding...`);
+      const seeded = await seedWebhookFollowers(db.db, { handle: `fan${n}`, n, urlOf: (i) => receiver!.url(i), secret: SECRET });
+      say('  raw BullMQ ceiling (no-op jobs)...');
+      const raw = await runRaw(n, `${prefix}raw`);
+      say(`  raw: ${seconds(raw.ms)}, ${perSecond((n * 1000) / raw.ms)}`);
+      if (PROFILE) {
+        rmSync(profileDir, { recursive: true, force: true });
+        mkdirSync(profileDir, { recursive: true });
+      }
+      worker = track(await startApp('worker', workerEnv, { nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] }));
+      await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
+      const sampler = new MemorySampler(worker.pid);
+      receiver.reset();
+      const status = await postStatus(web.url!, seeded.serviceToken, `fan-out of ${n} #bench`);
+      const t201 = performance.now();
+      if (status !== 201) throw new Error(`POST /api/v1/statuses answered ${status}`);
+      const ok = await waitForDeliveries(receiver, n, Math.max(120_000, n * 10));
+      const elapsed = (ok ? receiver.lastAt : performance.now()) - t201;
+      const peakRss = sampler.stop();
+      await stop(worker);
+      worker = null;
+      const r: FanOutResult = { n, ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, rawPeakRss: raw.maxRss, timedOut: !ok };
+      if (PROFILE) r.profile = summariseProfile(profileDir);
+      fanOuts.push(r);
+      say(`  pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}`);
+      if (r.profile) say(r.profile.replace(/^/gm, '    '));
+    }
+
+    // 2. Ingest, with signed Slack slash commands acknowledged meanwhile.
+    worker = track(await startApp('worker', workerEnv));
+    await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
+    const quiet = await seedWebhookFollowers(db.db, { handle: 'ingest', n: 0, urlOf: () => '', secret: SECRET });
+    const slash = async (): Promise<number | null> => {
+      const { body, headers } = signedSlashCommand('whois @ingest', 'U1', slack!.responseUrl('bench'));
+      const t = performance.now();
+      const r = await fetch(`${web!.url}/slack/events`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+      await r.arrayBuffer();
+      return r.status === 200 ? performance.now() - t : null;
+    };
+    say(`\ningest: ${INGEST_CLIENTS} clients for ${INGEST_SECONDS} s, slash commands every 50 ms...`);
+    const slashIdle: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = await slash();
+      if (t !== null) slashIdle.push(t);
+    }
+    const lat: number[] = [];
+    const slashLat: number[] = [];
+    let accepted = 0;
+    let errors = 0;
+    let slashErrors = 0;
+    const t0 = performance.now();
+    const end = t0 + INGEST_SECONDS * 1000;
+    const clients = Array.from({ length: INGEST_CLIENTS }, async (_, c) => {
+      for (let i = 0; performance.now() < end; i++) {
+        const t = performance.now();
+        const status = await postStatus(web!.url!, quiet.serviceToken, `ingest ${c}-${i} #load`).catch(() => 0);
+        if (status === 201) {
+          accepted++;
+          lat.push(performance.now() - t);
+        } else errors++;
+      }
+    });
+    const slashLoop = (async () => {
+      while (performance.now() < end) {
+        const t = await slash().catch(() => null);
+        if (t === null) slashErrors++;
+        else slashLat.push(t);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await Promise.all([...clients, slashLoop]);
+    const took = (performance.now() - t0) / 1000;
+    ingest = { accepted, errors, seconds: took, lat, slash: slashLat, slashIdle, slashErrors };
+    say(`  ${accepted} accepted (${perSecond(accepted / took)}), ${errors} errors; p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}; slash ack p99 ${ms(percentile(slashLat, 99))}`);
+
+    // 3. End-to-end latency at light load: one post at a time to one webhook follower.
+    say(`\nend-to-end: ${E2E_POSTS} posts, one at a time...`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const e2eFollower = 10_000_000;
+    const one = await seedWebhookFollowers(db.db, { handle: 'e2e', n: 1, urlOf: () => receiver!.url(e2eFollower), secret: SECRET });
+    receiver.reset();
+    for (let i = 0; i < E2E_POSTS; i++) {
+      const t = performance.now();
+      const status = await postStatus(web.url!, one.serviceToken, `light ${i}`);
+      if (status !== 201) throw new Error(`POST answered ${status}`);
+      const got = await waitForDeliveries(receiver, i + 1, 10_000, 10_000);
+      if (!got) {
+        say(`  delivery ${i} did not arrive within 10 s; stopping the latency run`);
+        break;
+      }
+      e2e.push(receiver.lastAt - t);
+    }
+    say(`  p50 ${ms(percentile(e2e, 50))}, p99 ${ms(percentile(e2e, 99))}`);
+  } finally {
+    await stop(worker);
+    await stop(web);
+    await receiver?.close();
+    await slack?.stop();
+    await db?.drop().catch(() => {});
+    await dropKeys(prefix).catch(() => {});
+    rmSync(outboxDir, { recursive: true, force: true });
+  }
+
+  // The report.
+  say(`\n=== Twitterprise benchmark (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}; ${Math.round((Date.now() - started) / 1000)} s) ===\n`);
+  say(
+    table(
+      ['followers', 'fan-out time', 'deliveries/s', 'worker peak RSS', 'raw BullMQ', 'ratio', 'repeats'],
+      fanOuts.map((f) => [
+        f.n.toLocaleString('en'),
+        `${seconds(f.ms)}${f.timedOut ? ` (timed out at ${f.received})` : ''}`,
+        perSecond((f.received * 1000) / f.ms),
+        mb(f.peakRss),
+        perSecond((f.n * 1000) / f.rawMs),
+        ((f.received / f.ms) / (f.n / f.rawMs)).toFixed(2),
+        String(f.repeats),
+      ]),
+    ),
+  );
+  if (ingest) {
+    say('');
+    say(
+      table(
+        ['ingest', 'value'],
+        [
+          ['clients', String(INGEST_CLIENTS)],
+          ['statuses accepted', `${ingest.accepted} in ${ingest.seconds.toFixed(1)} s (${perSecond(ingest.accepted / ingest.seconds)}), ${ingest.errors} errors`],
+          ['POST latency p50 / p99', `${ms(percentile(ingest.lat, 50))} / ${ms(percentile(ingest.lat, 99))}`],
+          ['slash ack p50 / p99 (idle)', `${ms(percentile(ingest.slashIdle, 50))} / ${ms(percentile(ingest.slashIdle, 99))}`],
+          ['slash ack p50 / p99 (under load)', `${ms(percentile(ingest.slash, 50))} / ${ms(percentile(ingest.slash, 99))} (${ingest.slash.length} commands, ${ingest.slashErrors} errors)`],
+        ],
+      ),
+    );
+  }
+  say('');
+  say(table(['end-to-end (light load)', 'value'], [['posts', String(e2e.length)], ['post -> delivery p50 / p99', `${ms(percentile(e2e, 50))} / ${ms(percentile(e2e, 99))}`]]));
+
+  const verdict = (ok: boolean | null) => (ok === null ? 'NOT RUN' : ok ? 'PASS' : 'MISS');
+  const largest = fanOuts[fanOuts.length - 1];
+  const hundred = fanOuts.find((f) => f.n === 100_000);
+  const targets: [string, string, boolean | null][] = [
+    [
+      'fan-out >= 1/2 raw BullMQ ceiling',
+      fanOuts.map((f) => `${f.n.toLocaleString('en')}: ${((f.received / f.ms) / (f.n / f.rawMs)).toFixed(2)}`).join(', '),
+      largest ? fanOuts.every((f) => !f.timedOut && f.received / f.ms / (f.n / f.rawMs) >= 0.5) : null,
+    ],
+    ['100,000 followers, worker < 300 MB', hundred ? `${mb(hundred.peakRss)}${hundred.timedOut ? ' (timed out)' : ''}` : 'size not run', hundred ? !hundred.timedOut && hundred.peakRss < 300 * 1024 * 1024 : null],
+    ['slash ack p99 < 200 ms under ingest load', ingest ? ms(percentile(ingest.slash, 99)) : 'not run', ingest && ingest.slash.length ? percentile(ingest.slash, 99) < 200 && ingest.slashErrors === 0 : null],
+    ['light-load post -> delivery p99 < 250 ms', e2e.length ? ms(percentile(e2e, 99)) : 'not run', e2e.length ? e2e.length === E2E_POSTS && percentile(e2e, 99) < 250 : null],
+  ];
+  say('');
+  say(table(['target', 'measured', 'result'], targets.map(([t, m, ok]) => [t, m, verdict(ok)])));
+}
+
+/** Removes every Redis key under the run's prefixes. */
+async function dropKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    for (const p of [prefix, `${prefix}raw`]) {
+      let cursor = '0';
+      let rounds = 0;
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.unlink(...keys);
+      } while (cursor !== '0' && ++rounds < 100_000);
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const hardStop = setTimeout(() => {
+  process.stderr.write('benchmark: hard time limit (90 minutes) reached\n');
+  for (const c of children) c.kill('SIGKILL');
+  process.exit(2);
+}, 90 * 60_000);
+hardStop.unref();
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
