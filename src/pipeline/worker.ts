@@ -8,6 +8,7 @@ import { fanOut } from './fan-out.js';
 import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { createQueues, fanOutJob, QUEUE, releaseJob, retractJob, type Queues } from './queues.js';
+import { startHousekeeping } from './housekeeping.js';
 import { startRelay, type Relay } from './relay.js';
 import { releaseHeld } from './release.js';
 import { retractDelivery } from './retract.js';
@@ -82,6 +83,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
     });
   }
 
+  const housekeeping = startHousekeeping(ctx);
   const relay = opts.relay === false ? null : startRelay({ ctx, fanOut: queues.fanOut, metrics: opts.metrics, pollMs: opts.pollMs });
   let closing: Promise<void> | null = null;
   return {
@@ -91,6 +93,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
     kick: () => relay?.kick(),
     close() {
       closing ??= (async () => {
+        housekeeping.stop();
         await relay?.close();
         // Fan-out first, so the deliver jobs it adds while finishing still land before the rest stop.
         await fanOutWorker.close();

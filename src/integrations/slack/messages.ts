@@ -5,7 +5,7 @@ import { postStatus } from '../../app/statuses.js';
 import { DomainError, describeError } from '../../core/errors.js';
 import { replyMessage } from './blocks.js';
 import type { SlackDeps } from './deps.js';
-import { claimEvent, releaseEvent } from './processed-events.js';
+import { claimEvent, releaseEvent } from '../../app/processed-events.js';
 import { runSlackCommand } from './run-command.js';
 import { toPlainText, userMentionIds } from './text.js';
 
@@ -55,7 +55,7 @@ export function registerMessages(app: App, deps: SlackDeps): void {
     const eventId = env.data.event_id;
 
     if (e.channel_type === 'im') {
-      if (eventId && !(await claimEvent(ctx.db, eventId))) return;
+      if (eventId && !(await claimEvent(ctx.db, `slack:${eventId}`))) return;
       const reply = await runSlackCommand(deps, { teamId, enterpriseId, userId: e.user, text: e.text, dmChannel: e.channel });
       await say(replyMessage(reply));
       return;
@@ -64,7 +64,7 @@ export function registerMessages(app: App, deps: SlackDeps): void {
 
     const service = await publishingServiceFor(ctx, 'slack', teamId, e.channel);
     if (!service) return;
-    if (eventId && !(await claimEvent(ctx.db, eventId))) return;
+    if (eventId && !(await claimEvent(ctx.db, `slack:${eventId}`))) return;
     try {
       const author = await directory.person({ teamId, userId: e.user, enterpriseId });
       if (!author) return;
@@ -87,7 +87,7 @@ export function registerMessages(app: App, deps: SlackDeps): void {
         });
         return;
       }
-      if (eventId) await releaseEvent(ctx.db, eventId);
+      if (eventId) await releaseEvent(ctx.db, `slack:${eventId}`);
       throw err;
     }
   });

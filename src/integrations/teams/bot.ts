@@ -25,7 +25,7 @@ import {
 import { ADAPTIVE_CARD, cardMessage, decidedCard, replyActivity, type AdaptiveCard } from './cards.js';
 import type { TeamsDirectory } from './directory.js';
 import type { TeamsSender } from './proactive.js';
-import { claimActivity, releaseActivity } from './processed-activities.js';
+import { claimEvent, releaseEvent } from '../../app/processed-events.js';
 
 export interface TeamsBotDeps {
   ctx: AppContext;
@@ -123,12 +123,12 @@ async function onMessage(deps: TeamsBotDeps, turn: TurnContext, a: TeamsActivity
   if (!service && !addressed) return;
 
   const key = a.id ? `teams:${tenant}:${a.conversation.id}:${a.id}` : undefined;
-  if (key && !(await claimActivity(deps.ctx.db, key))) return;
+  if (key && !(await claimEvent(deps.ctx.db, key))) return;
   try {
     if (service) await publish(deps, turn, a, tenant, service, raw, key);
     else await command(deps, turn, a, tenant, raw);
   } catch (err) {
-    if (key && !(err instanceof DomainError)) await releaseActivity(deps.ctx.db, key);
+    if (key && !(err instanceof DomainError)) await releaseEvent(deps.ctx.db, key);
     throw err;
   }
 }
