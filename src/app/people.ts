@@ -117,6 +117,11 @@ export interface IdentityInput {
   name: string;
   timezone?: string | null;
   data?: Record<string, unknown>;
+  /**
+   * The person spoke to the app (default). False when they are only mentioned or looked up:
+   * where they last spoke to the app, which decides where their DMs go, stays as it was.
+   */
+  touch?: boolean;
 }
 
 const isUniqueViolation = (e: unknown) =>
@@ -153,12 +158,7 @@ async function linkOnce(db: AppContext['db'], input: IdentityInput): Promise<Sou
       if (input.data) {
         await tx.update(identities).set({ data: { ...idn.data, ...input.data }, updatedAt: now }).where(eq(identities.id, idn.id));
       }
-      const [person] = await tx
-        .update(sources)
-        .set({ lastPlatform: input.platform, ...(tz ? { timezone: tz } : {}) })
-        .where(eq(sources.id, idn.personId))
-        .returning();
-      return person!;
+      return touchPerson(tx, idn.personId, { ...(input.touch === false ? {} : { lastPlatform: input.platform }), ...(tz ? { timezone: tz } : {}) });
     }
     let email: string | null = null;
     if (input.email) {
@@ -190,13 +190,14 @@ async function linkOnce(db: AppContext['db'], input: IdentityInput): Promise<Sou
       externalId: input.externalId,
       data: input.data ?? {},
     });
-    const [updated] = await tx
-      .update(sources)
-      .set({ lastPlatform: input.platform, ...(tz ? { timezone: tz } : {}) })
-      .where(eq(sources.id, person.id))
-      .returning();
-    return updated!;
+    return touchPerson(tx, person.id, { ...(input.touch === false && person.lastPlatform ? {} : { lastPlatform: input.platform }), ...(tz ? { timezone: tz } : {}) });
   });
+}
+
+async function touchPerson(tx: DbOrTx, id: string, set: Partial<typeof sources.$inferInsert>): Promise<SourceRow> {
+  if (Object.keys(set).length === 0) return (await getSourceById(tx, id))!;
+  const [row] = await tx.update(sources).set(set).where(eq(sources.id, id)).returning();
+  return row!;
 }
 
 function handleFromName(name: string): string {

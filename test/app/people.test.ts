@@ -88,3 +88,15 @@ describe('services and tokens', () => {
     await expect(authenticateHook(t.ctx, api)).rejects.toMatchObject({ code: 'unauthenticated' });
   });
 });
+
+describe('where a person last spoke to the app', () => {
+  it('a mere mention (touch: false) does not move their DMs to another platform', async () => {
+    const p = await linkIdentity(t.ctx, { platform: 'teams', tenant: 'ten', externalId: 'aad-m', email: 'mia@corp.com', name: 'Mia' });
+    expect(p.lastPlatform).toBe('teams');
+    const mentioned = await linkIdentity(t.ctx, { platform: 'slack', tenant: 'T1', externalId: 'U-mia', email: 'mia@corp.com', name: 'Mia', touch: false });
+    expect(mentioned.id).toBe(p.id);
+    expect(mentioned.lastPlatform).toBe('teams');
+    const spoke = await linkIdentity(t.ctx, { platform: 'slack', tenant: 'T1', externalId: 'U-mia', name: 'Mia' });
+    expect(spoke.lastPlatform).toBe('slack');
+  });
+});

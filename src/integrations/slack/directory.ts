@@ -1,10 +1,8 @@
 import type { webApi } from '@slack/bolt';
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
 import { findIdentity, linkIdentity, type SourceRow } from '../../app/people.js';
 import { DomainError } from '../../core/errors.js';
-import { sources } from '../../db/schema.js';
 import type { BotTokens } from './tokens.js';
 
 /** The parts of users.info we read (https://docs.slack.dev/reference/methods/users.info). */
@@ -71,16 +69,7 @@ export class SlackDirectory {
     if (found) return found.person;
     const user = await this.lookUp(ref);
     if (!user) return null;
-    const email = user.profile?.email?.trim().toLowerCase();
-    const before = email
-      ? (await this.ctx.db.select({ id: sources.id, lastPlatform: sources.lastPlatform }).from(sources).where(eq(sources.email, email)).limit(1))[0]
-      : undefined;
-    const person = await linkIdentity(this.ctx, this.identityInput(ref, user));
-    if (before && before.id === person.id && before.lastPlatform !== person.lastPlatform) {
-      const [restored] = await this.ctx.db.update(sources).set({ lastPlatform: before.lastPlatform }).where(eq(sources.id, person.id)).returning();
-      return restored ?? person;
-    }
-    return person;
+    return linkIdentity(this.ctx, { ...this.identityInput(ref, user), touch: false });
   }
 
   /** `@handle` for each mentioned Slack user id that is a person. */
