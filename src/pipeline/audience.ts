@@ -45,6 +45,8 @@ export interface FollowVerdict {
   reason: SkipReason | null;
   /** Only the subscriber itself may learn of it: nothing readable by others (webhook logs) is written. */
   private: boolean;
+  /** The person has no digest: an `email` delivery would wait forever, so it is skipped as `digest off`. */
+  digestOff?: boolean;
 }
 
 /** A follow's route -> the routes its deliveries travel (`both` = a DM and a digest entry). */
@@ -66,10 +68,10 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
   const webhookIds = ids('webhook');
   const channelIds = ids('channel');
 
-  const people = new Map<string, { switchedOff: boolean }>();
+  const people = new Map<string, { switchedOff: boolean; digestPeriod: string }>();
   if (personIds.length) {
     const rows = await db
-      .select({ id: sources.id, switchedOff: sources.switchedOff })
+      .select({ id: sources.id, switchedOff: sources.switchedOff, digestPeriod: sources.digestPeriod })
       .from(sources)
       .where(and(inArray(sources.id, personIds), eq(sources.kind, 'person')));
     for (const r of rows) people.set(r.id, r);
@@ -117,6 +119,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
     let isBlocked = false;
     let switchedOff = false;
     let disabled = false;
+    let digestOff = false;
     if (f.subscriberKind === 'person') {
       const p = people.get(f.subscriberId);
       if (!p) return null;
@@ -125,6 +128,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
       isOwner = a.ownerIds.has(f.subscriberId);
       isBlocked = blocked.has(f.subscriberId);
       switchedOff = p.switchedOff;
+      digestOff = p.digestPeriod === 'off';
     } else if (f.subscriberKind === 'webhook') {
       const h = hooks.get(f.subscriberId);
       if (!h) return null;
@@ -142,7 +146,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
       blocked: isBlocked,
       switchedOff,
     });
-    const base = { follow: f, subscriberKind: f.subscriberKind, subscriberId: f.subscriberId, routes: routesOf(f) };
+    const base = { follow: f, subscriberKind: f.subscriberKind, subscriberId: f.subscriberId, routes: routesOf(f), digestOff };
     if (!d.deliver) {
       return { ...base, deliver: false, reason: d.reason, private: d.reason === 'not permitted' || d.reason === 'blocked' || d.reason === 'follow pending' };
     }

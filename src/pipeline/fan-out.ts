@@ -146,6 +146,7 @@ async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof fo
     // A webhook's delivery log is read by its owner: a protected source's skipped status must not show there.
     if (!v.deliver && v.private && v.subscriberKind === 'webhook') continue;
     for (const route of v.routes) {
+      const noDigest = v.deliver && route === 'email' && v.digestOff;
       rows.push(
         row(now, {
           event: 'status.created',
@@ -154,8 +155,8 @@ async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof fo
           subscriberId: v.subscriberId,
           route,
           followId: v.follow.id,
-          state: v.deliver ? 'queued' : 'skipped',
-          reason: v.reason,
+          state: v.deliver && !noDigest ? 'queued' : 'skipped',
+          reason: noDigest ? 'digest off' : v.reason,
           dedupeKey: dedupeKey('status.created', a.status.id, v.subscriberKind, v.subscriberId, route),
         }),
       );

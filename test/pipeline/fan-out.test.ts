@@ -173,10 +173,20 @@ describe('status.created', () => {
     expect(await who(deploy.id)).toEqual([wantsDeploy.id, noFlaky.id, everything.id, filtered.id].sort());
   });
 
+  it('an email follow of a person without a digest is skipped as "digest off", not left waiting', async () => {
+    const src = await addPerson(t.ctx, 'nodigest-src');
+    const reader = await addPerson(t.ctx, 'nodigest-reader', { digestPeriod: 'off' });
+    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: reader.id, target: src.id, route: 'both' });
+    const s = await post(t.ctx, src.id, 'email needs a digest');
+    await fanOut(deps, created(s.id));
+    const rows = await deliveriesOf(t.ctx, s.id);
+    expect(rows.map((r) => `${r.route}/${r.state}${r.reason ? `/${r.reason}` : ''}`).sort()).toEqual(['dm/queued', 'email/skipped/digest off']);
+  });
+
   it('walks 2,500 followers in pages and writes one delivery each', async () => {
     const big = await addService(t.ctx, 'big');
     const n = 2500;
-    const people = Array.from({ length: n }, (_, i) => ({ id: newId(), handle: `f${i}`, kind: 'person' as const, name: `F ${i}`, email: `f${i}@example.test` }));
+    const people = Array.from({ length: n }, (_, i) => ({ id: newId(), handle: `f${i}`, kind: 'person' as const, name: `F ${i}`, email: `f${i}@example.test`, digestPeriod: 'daily' as const }));
     for (let i = 0; i < n; i += 500) await t.ctx.db.insert(sources).values(people.slice(i, i + 500));
     const fs = people.map((p) => ({ id: newId(), subscriberKind: 'person' as const, subscriberId: p.id, targetKind: 'source' as const, target: big.id, state: 'active' as const, route: 'email' as const }));
     for (let i = 0; i < n; i += 500) await t.ctx.db.insert(follows).values(fs.slice(i, i + 500));

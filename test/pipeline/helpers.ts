@@ -14,7 +14,8 @@ type FollowInsert = typeof follows.$inferInsert;
 export async function addPerson(ctx: AppContext, handle: string, extra: Partial<SourceInsert> = {}) {
   const [p] = await ctx.db
     .insert(sources)
-    .values({ id: newId(), handle, kind: 'person', name: `${handle} Example`, email: `${handle}@example.test`, ...extra })
+    // People here read a daily digest unless a test says otherwise (email deliveries wait for it).
+    .values({ id: newId(), handle, kind: 'person', name: `${handle} Example`, email: `${handle}@example.test`, digestPeriod: 'daily', ...extra })
     .returning();
   return p!;
 }
