@@ -40,7 +40,12 @@ export const protect: Handler<'protect'> = async ({ ctx, actor, via }, cmd) => {
 export const quiet: Handler<'quiet'> = async ({ ctx, actor, via }, cmd) => {
   const me = await setQuietHours(ctx, actor.id, cmd.hours, via);
   if (!cmd.hours) return { text: 'Quiet hours are off.' };
-  return { text: `Quiet hours: ${cmd.hours.start}-${cmd.hours.end} (${me.timezone}). DMs that arrive then wait until ${cmd.hours.end}.` };
+  const then = cmd.hours.toDigest
+    ? me.digestPeriod === 'off'
+      ? 'go into your email digest, which is off: turn it on with "digest daily"'
+      : 'go into your email digest'
+    : `wait until ${cmd.hours.end} and come as one message`;
+  return { text: `Quiet hours: ${cmd.hours.start}-${cmd.hours.end} (${me.timezone}). DMs that arrive then ${then}.` };
 };
 
 export const digest: Handler<'digest'> = async ({ ctx, actor, via }, cmd) => {

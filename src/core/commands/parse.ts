@@ -48,7 +48,7 @@ interface CommandArgs {
   approve: { handle: string };
   deny: { handle: string };
   block: { handle: string };
-  quiet: { hours: { start: string; end: string } | null };
+  quiet: { hours: { start: string; end: string; toDigest: boolean } | null };
   digest: { period: DigestPeriod; at: string | null };
   channel: ChannelAction;
   help: { topic: CommandName | null };
@@ -218,15 +218,21 @@ function hhmm(name: CommandName, raw: string): string {
 }
 
 function quiet(rest: string): CommandArgs['quiet'] {
-  const spec = words(rest).join('');
+  // `quiet 22:00-07:00 to digest`: what arrives in quiet hours goes into the email digest instead of waiting.
+  const toDigestRe = /\s+to\s+digest\s*$/i;
+  const toDigest = toDigestRe.test(rest);
+  const spec = words(rest.replace(toDigestRe, '')).join('');
   if (!spec) throw fail('quiet', '"quiet" needs a period such as 22:00-07:00, or off.');
-  if (spec.toLowerCase() === 'off') return { hours: null };
+  if (spec.toLowerCase() === 'off') {
+    if (toDigest) throw fail('quiet', '"quiet off" takes nothing more.');
+    return { hours: null };
+  }
   const parts = spec.split(/[-–]/);
   if (parts.length !== 2) throw fail('quiet', `${quote(rest)} is not a period: write it as HH:MM-HH:MM, e.g. 22:00-07:00. ${POST_HINT}`);
   const start = hhmm('quiet', parts[0]!);
   const end = hhmm('quiet', parts[1]!);
   if (start === end) throw fail('quiet', 'Quiet hours need a start and an end that differ.');
-  return { hours: { start, end } };
+  return { hours: { start, end, toDigest } };
 }
 
 function digest(rest: string): CommandArgs['digest'] {

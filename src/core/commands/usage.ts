@@ -89,7 +89,7 @@ export const USAGE: Readonly<Record<CommandName, Usage>> = {
   deny: { usage: 'deny @handle', summary: "deny a person's follow request" },
   block: { usage: 'block @handle', summary: 'remove a follower or requester and refuse their later follows' },
   quiet: {
-    usage: 'quiet 22:00-07:00 | quiet off',
+    usage: 'quiet 22:00-07:00 [to digest] | quiet off',
     summary: 'quiet hours in your time zone: DMs wait until they end',
   },
   digest: {

@@ -93,8 +93,10 @@ describe('catchup', () => {
 describe('settings', () => {
   it('quiet 22:00-07:00 sets quiet hours in the person\'s time zone; quiet off clears them', async () => {
     await linkIdentity(t.ctx, { platform: 'slack', tenant: 'T1', externalId: 'U-lou', email: 'lou@corp.example', name: 'Lou', timezone: 'Europe/Berlin' });
-    expect(await reply(t, 'lou', 'quiet 22:00-07:00')).toBe('Quiet hours: 22:00-07:00 (Europe/Berlin). DMs that arrive then wait until 07:00.');
-    expect(await fresh(t, 'lou')).toMatchObject({ quietStart: '22:00', quietEnd: '07:00' });
+    expect(await reply(t, 'lou', 'quiet 22:00-07:00')).toBe('Quiet hours: 22:00-07:00 (Europe/Berlin). DMs that arrive then wait until 07:00 and come as one message.');
+    expect(await fresh(t, 'lou')).toMatchObject({ quietStart: '22:00', quietEnd: '07:00', quietToDigest: false });
+    expect(await reply(t, 'lou', 'quiet 22:00-07:00 to digest')).toMatch(/go into your email digest, which is off/);
+    expect(await fresh(t, 'lou')).toMatchObject({ quietStart: '22:00', quietEnd: '07:00', quietToDigest: true });
     expect(await reply(t, 'lou', 'quiet off')).toBe('Quiet hours are off.');
     expect(await fresh(t, 'lou')).toMatchObject({ quietStart: null, quietEnd: null });
   });
