@@ -103,49 +103,34 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
   const now = ctx.clock.now();
   const result = await ctx.db.transaction(async (tx) => {
     const existing = await findFollow(tx, subscriber, target);
-    if (existing) {
-      const [u] = await tx
-        .update(follows)
-        .set({ route: input.route, filters, updatedAt: now })
-        .where(eq(follows.id, existing.id))
-        .returning();
-      await recordConsent(tx, {
-        actorId: input.actor.id,
-        action: 'follow',
-        subjectId: subscriber.id,
-        object: target.label,
-        via: input.via,
-        detail: { change: true, route: input.route, filters, subscriberKind: subscriber.kind },
-        at: now,
-      });
-      return { follow: u!, created: false, pending: u!.state === 'pending' };
-    }
-    const [f] = await tx
-      .insert(follows)
-      .values({
-        id: newId(now.getTime()),
-        subscriberKind: subscriber.kind,
-        subscriberId: subscriber.id,
-        targetKind: target.kind,
-        target: target.value,
-        state: decision,
-        route: input.route,
-        filters,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
+    const [f] = existing
+      ? await tx.update(follows).set({ route: input.route, filters, updatedAt: now }).where(eq(follows.id, existing.id)).returning()
+      : await tx
+          .insert(follows)
+          .values({
+            id: newId(now.getTime()),
+            subscriberKind: subscriber.kind,
+            subscriberId: subscriber.id,
+            targetKind: target.kind,
+            target: target.value,
+            state: decision,
+            route: input.route,
+            filters,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning();
     await recordConsent(tx, {
       actorId: input.actor.id,
       action: 'follow',
       subjectId: subscriber.id,
       object: target.label,
       via: input.via,
-      detail: { state: decision, route: input.route, filters, subscriberKind: subscriber.kind },
+      detail: { ...(existing ? { change: true } : { state: decision }), route: input.route, filters, subscriberKind: subscriber.kind },
       at: now,
     });
-    if (decision === 'pending') await writeOutbox(tx, { event: 'follow.requested', payload: { followId: f!.id } });
-    return { follow: f!, created: true, pending: decision === 'pending' };
+    if (!existing && decision === 'pending') await writeOutbox(tx, { event: 'follow.requested', payload: { followId: f!.id } });
+    return { follow: f!, created: !existing, pending: f!.state === 'pending' };
   });
   if (result.pending && result.created) ctx.kick();
   return result;
