@@ -7,12 +7,24 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** The top frames of the newest `.cpuprofile` in `dir` by self time, with the share of all samples. */
+const busyTime = (p: CpuProfile): number => {
+  const idle = new Set(p.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+  let t = 0;
+  for (let i = 0; i < p.samples.length; i++) if (!idle.has(p.samples[i]!)) t += p.timeDeltas[i] ?? 0;
+  return t;
+};
+
+/**
+ * The top frames by self time, with their share of all samples, of the busiest `.cpuprofile` in `dir`.
+ * `--cpu-prof` writes one file per thread; with `--import tsx` one of them is tsx's loader thread,
+ * which is mostly idle, so the busiest file is the application's main thread.
+ */
 export function summariseProfile(dir: string, top = 15): string {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const file = files[files.length - 1];
-  if (!file) return `(no .cpuprofile in ${dir})`;
-  const p = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (!files.length) return `(no .cpuprofile in ${dir})`;
+  const loaded = files.map((f) => ({ file: f, p: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile }));
+  loaded.sort((a, b) => busyTime(b.p) - busyTime(a.p));
+  const { file, p } = loaded[0]!;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;

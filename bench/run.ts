@@ -10,6 +10,7 @@
  *   BENCH_CONCURRENCY=32            WORKER_CONCURRENCY of the worker and of the raw BullMQ run
  *   BENCH_PROFILE=1                 run the fan-out worker under --cpu-prof and summarise the top frames
  *   BENCH_LOG_LEVEL=warn            LOG_LEVEL of the app processes
+ *   BENCH_WORKER_NODE_ARGS=...      extra node flags for the worker, e.g. --max-old-space-size=128
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,7 @@ import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { startApp, waitForWorkers, type AppProcess } from '../test/faults/processes.js';
 import { seedWebhookFollowers } from '../test/faults/seed.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
+import { request } from './http-client.js';
 import { MemorySampler } from './memory.js';
 import { summariseProfile } from './profile.js';
 import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand, TEAM_ID } from './slack.js';
@@ -37,6 +39,7 @@ const E2E_POSTS = Number(process.env.BENCH_E2E_POSTS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -110,13 +113,11 @@ async function waitForDeliveries(receiver: CountingReceiver, target: number, tim
 }
 
 async function postStatus(url: string, token: string, text: string): Promise<number> {
-  const r = await fetch(`${url}/api/v1/statuses`, {
+  const r = await request(`${url}/api/v1/statuses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ text }),
-    signal: AbortSignal.timeout(30_000),
   });
-  await r.arrayBuffer();
   return r.status;
 }
 
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const prefix = `tpbench${randomBytes(4).toString('hex')}`;
   const profileDir = path.join(os.tmpdir(), `tp-bench-profiles-${prefix}`);
+  const webProfileDir = path.join(os.tmpdir(), `tp-bench-profiles-${prefix}-web`);
   const outboxDir = path.join(os.tmpdir(), `tp-bench-${prefix}`);
   let db: TestDatabase | null = null;
   let receiver: CountingReceiver | null = null;
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashIdle: number[]; slashErrors: number } | null = null;
   let e2e: number[] = [];
 
-  say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, worker concurrency ${CONCURRENCY}`);
+  say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, worker concurrency ${CONCURRENCY}${WORKER_NODE_ARGS.length ? `, worker flags ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
   try {
     db = await createTestDatabase();
     receiver = await CountingReceiver.start({ ports: 8, parse: false });
@@ -159,7 +161,11 @@ async function main(): Promise<void> {
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_API_URL: slack.apiUrl,
     };
-    web = track(await startApp('web', env, { readyTimeoutMs: 60_000 }));
+    if (PROFILE) {
+      rmSync(webProfileDir, { recursive: true, force: true });
+      mkdirSync(webProfileDir, { recursive: true });
+    }
+    web = track(await startApp('web', env, { readyTimeoutMs: 60_000, nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${webProfileDir}`] : [] }));
     const workerEnv = { ...env, PORT: '0' };
 
     // 1. Fan-out, beside the raw BullMQ ceiling.
@@ -173,7 +179,7 @@ async function main(): Promise<void> {
         rmSync(profileDir, { recursive: true, force: true });
         mkdirSync(profileDir, { recursive: true });
       }
-      worker = track(await startApp('worker', workerEnv, { nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [] }));
+      worker = track(await startApp('worker', workerEnv, { nodeArgs: [...WORKER_NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] }));
       await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
       const sampler = new MemorySampler(worker.pid);
       receiver.reset();
@@ -193,14 +199,13 @@ async function main(): Promise<void> {
     }
 
     // 2. Ingest, with signed Slack slash commands acknowledged meanwhile.
-    worker = track(await startApp('worker', workerEnv));
+    worker = track(await startApp('worker', workerEnv, { nodeArgs: WORKER_NODE_ARGS }));
     await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
     const quiet = await seedWebhookFollowers(db.db, { handle: 'ingest', n: 0, urlOf: () => '', secret: SECRET });
     const slash = async (): Promise<number | null> => {
       const { body, headers } = signedSlashCommand('whois @ingest', 'U1', slack!.responseUrl('bench'));
       const t = performance.now();
-      const r = await fetch(`${web!.url}/slack/events`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
-      await r.arrayBuffer();
+      const r = await request(`${web!.url}/slack/events`, { method: 'POST', headers, body, timeoutMs: 10_000 });
       return r.status === 200 ? performance.now() - t : null;
     };
     say(`\ningest: ${INGEST_CLIENTS} clients for ${INGEST_SECONDS} s, slash commands every 50 ms...`);
@@ -266,6 +271,9 @@ async function main(): Promise<void> {
     await dropKeys(prefix).catch(() => {});
     rmSync(outboxDir, { recursive: true, force: true });
   }
+
+  // The web process wrote its profile when it stopped: it covers start-up, the fan-out posts, ingest and the light-load posts.
+  if (PROFILE) say(`\nweb process ${summariseProfile(webProfileDir)}`);
 
   // The report.
   say(`\n=== Twitterprise benchmark (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}; ${Math.round((Date.now() - started) / 1000)} s) ===\n`);
