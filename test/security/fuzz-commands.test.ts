@@ -66,6 +66,15 @@ describe('fuzzing the chat command executor', () => {
     expect(n).toBeGreaterThanOrEqual(Math.min(MESSAGES, 500));
   }, 90_000);
 
+  it('messages that name Object.prototype members or carry lone surrogates get a sentence, not the apology', async () => {
+    const bad: string[] = [];
+    for (const text of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'help constructor', 'help __proto__', 'see http://x.example/\ud921 now', 'post #tag\udfff @alice\ud800']) {
+      const reply = await executeCommand(t.ctx, { actor: actors[0]!, platform: 'slack', text });
+      if (reply.text === SORRY || !reply.text.trim()) bad.push(JSON.stringify(text));
+    }
+    expect(bad).toEqual([]);
+  });
+
   it('the people are unharmed: still not admins, and a plain command still works', async () => {
     const reply = await executeCommand(t.ctx, { actor: actors[0]!, platform: 'slack', text: 'whois @build' });
     expect(reply.text).toMatch(/build/i);
