@@ -60,11 +60,8 @@ export async function updateService(
   const name = patch.name?.trim();
   if (name !== undefined && (!name || name.length > 100)) throw invalid('name must be 1 to 100 characters.');
   const row = await ctx.db.transaction(async (tx) => {
-    const [u] = await tx
-      .update(sources)
-      .set({ ...(name ? { name } : {}), ...(patch.visibility ? { visibility: patch.visibility } : {}) })
-      .where(eq(sources.id, s.id))
-      .returning();
+    const set = { ...(name ? { name } : {}), ...(patch.visibility ? { visibility: patch.visibility } : {}) };
+    const [u] = Object.keys(set).length ? await tx.update(sources).set(set).where(eq(sources.id, s.id)).returning() : [s];
     if (owners) {
       await tx.delete(serviceOwners).where(eq(serviceOwners.serviceId, s.id));
       if (owners.length) await tx.insert(serviceOwners).values(owners.map((o) => ({ serviceId: s.id, personId: o.id })));

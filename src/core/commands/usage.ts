@@ -119,7 +119,9 @@ export const CHANNEL_USAGE = {
 
 export function commandOf(word: string): CommandName | undefined {
   const w = word.toLowerCase();
-  return (COMMAND_NAMES as readonly string[]).includes(w) ? (w as CommandName) : ALIASES[w];
+  if ((COMMAND_NAMES as readonly string[]).includes(w)) return w as CommandName;
+  // Own keys only: "constructor" or "__proto__" typed in chat must not find Object.prototype's members.
+  return Object.hasOwn(ALIASES, w) ? ALIASES[w] : undefined;
 }
 
 export function aliasesOf(name: CommandName): string[] {

@@ -42,7 +42,11 @@ const tokenBody = z.strictObject({
 });
 
 const auditQuery = z.object({
-  since: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-01T00:00:00Z' }).optional(),
+  since: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-01T00:00:00Z' })
+    // PostgreSQL has no year 0; nothing in the record is older than 1970 anyway.
+    .refine((v) => new Date(v).getUTCFullYear() >= 1970, 'must be a time after 1970-01-01')
+    .optional(),
   subject: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE, 'must be a whole number from 1 to 100').default(50),
   before: z.string().min(1).max(100).optional(),

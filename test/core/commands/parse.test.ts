@@ -7,6 +7,9 @@ import { DomainError, describeError } from '../../../src/core/errors.js';
 const ok: [string, ParsedCommand][] = [
   // post, and text that does not start with a command word
   ['hello world', { name: 'post', text: 'hello world' }],
+  // Object.prototype's member names are not commands.
+  ['constructor', { name: 'post', text: 'constructor' }],
+  ['__proto__ toString', { name: 'post', text: '__proto__ toString' }],
   ['  hello   world  ', { name: 'post', text: 'hello   world' }],
   ['post on my way', { name: 'post', text: 'on my way' }],
   ['POST  Shipping   v2', { name: 'post', text: 'Shipping   v2' }],
@@ -368,5 +371,13 @@ describe('parseCommand under hostile input', () => {
         expect((e as DomainError).message.length, text.slice(0, 30)).toBeLessThan(300);
       }
     }
+  });
+});
+
+describe('text hygiene', () => {
+  it('replaces a lone UTF-16 surrogate (not text; PostgreSQL refuses it in JSON) and keeps real pairs', () => {
+    expect(cleanText('a\udba5b')).toBe('a\uFFFDb');
+    expect(cleanText('\udc00x')).toBe('\uFFFDx');
+    expect(cleanText('ok 😀')).toBe('ok 😀');
   });
 });
