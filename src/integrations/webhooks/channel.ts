@@ -3,12 +3,22 @@ import type { AppContext } from '../../app/context.js';
 import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
 import { statusUrl, toStatusView } from '../../app/status-view.js';
+import type { Db } from '../../db/client.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
 import type { LookupFn } from './ssrf-guard.js';
 
 type WebhookRow = typeof webhooks.$inferSelect;
+
+/** Built once per database handle: every webhook delivery starts with this lookup. */
+const prepareWebhookById = (db: Db) => db.select().from(webhooks).where(eq(webhooks.id, sql.placeholder('id'))).limit(1).prepare('tp_webhook_by_id');
+const webhookByIdQueries = new WeakMap<Db, ReturnType<typeof prepareWebhookById>>();
+function webhookById(db: Db, id: string): Promise<WebhookRow[]> {
+  let q = webhookByIdQueries.get(db);
+  if (!q) webhookByIdQueries.set(db, (q = prepareWebhookById(db)));
+  return q.execute({ id });
+}
 
 /** An endpoint whose deliveries all failed for this long is disabled (SPEC section 4). */
 export const DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
@@ -124,7 +134,7 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
     maxAttempts: delays.length + 1,
     backoffMs: (attempt) => delays[attempt - 1] ?? delays[delays.length - 1] ?? 0,
     async deliver(d): Promise<DeliveryOutcome> {
-      const [w] = await db.select().from(webhooks).where(eq(webhooks.id, d.subscriberId)).limit(1);
+      const [w] = await webhookById(db, d.subscriberId);
       if (!w) return { kind: 'skip', reason: 'webhook endpoint deleted' };
       // A test event is the owner's explicit check, also of an endpoint they turned off to repair.
       if (!w.enabled && d.event !== 'webhook.test') return { kind: 'skip', reason: 'webhook disabled' };
