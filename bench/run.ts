@@ -28,7 +28,7 @@ import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helper
 import { request } from './http-client.js';
 import { MemorySampler } from './memory.js';
 import { summariseProfile } from './profile.js';
-import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand, TEAM_ID } from './slack.js';
+import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand } from './slack.js';
 import { mb, ms, percentile, perSecond, seconds, table } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
   let worker: AppProcess | null = null;
   const fanOuts: FanOutResult[] = [];
   let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashIdle: number[]; slashErrors: number } | null = null;
-  let e2e: number[] = [];
+  const e2e: number[] = [];
 
   say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, worker concurrency ${CONCURRENCY}${WORKER_NODE_ARGS.length ? `, worker flags ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
   try {
