@@ -92,7 +92,7 @@ describe('a worker dies or stops during a 2,000-follower fan-out', () => {
     // sent but never recorded are re-sent (a repeat) only when BullMQ hands their stalled jobs out again.
     await until(
       async () => (await s.db.db.select({ state: deliveries.state }).from(deliveries).where(eq(deliveries.statusId, statusId))).every((d) => d.state === 'sent'),
-      120_000,
+      150_000,
       'every delivery row marked sent',
     );
     console.log(
