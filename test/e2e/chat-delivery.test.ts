@@ -17,10 +17,15 @@ let teamsTom: TeamsUser;
 const slackUser = (id: string, name: string, email: string) =>
   slack.addUser({ id, team_id: 'T1', name, real_name: name, tz: 'Europe/Berlin', profile: { email, real_name: name } });
 
+let seq = 0;
+/** A signed /tp command; resolves with the private reply, which comes through the response_url after the ack. */
 async function slash(user: string, text: string) {
-  const r = await sendSlashCommand(e.url, { user_id: user, text, response_url: slack.responseUrl(`${user}-${Date.now()}`) });
+  const id = `${user}-${++seq}`;
+  const r = await sendSlashCommand(e.url, { user_id: user, text, response_url: slack.responseUrl(id) });
   expect(r.status).toBe(200);
-  return r;
+  const reply = await slack.waitForResponse(id, 10_000);
+  expect(reply.body.response_type).toBe('ephemeral');
+  return reply;
 }
 
 async function teamsSays(user: TeamsUser, text: string) {

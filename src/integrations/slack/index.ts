@@ -38,6 +38,8 @@ export interface SlackIntegrationOptions {
    */
   botId?: string;
   botUserId?: string;
+  /** How long `/tp` may take to answer inside the ack before it replies through response_url (default 0). */
+  ackBudgetMs?: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export function createSlackIntegration(ctx: AppContext, opts: SlackIntegrationOp
       clientOptions: { ...clientOptions(), retryConfig: { retries: 1, minTimeout: 200, maxTimeout: 500 } },
       ...(mode === 'oauth' ? {} : { token: config.botToken, botId: opts.botId, botUserId: opts.botUserId }),
     });
-    registerSlashCommand(app, deps);
+    registerSlashCommand(app, deps, opts.ackBudgetMs);
     registerMessages(app, deps);
     registerActions(app, deps);
     registerAppHome(app, deps);

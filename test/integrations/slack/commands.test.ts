@@ -24,7 +24,8 @@ let h: SlackHarness;
 beforeAll(async () => {
   fake = await startFakeSlackApi();
   t = await createTestContext(slackEnv(fake.apiUrl));
-  h = await startSlackHarness(t.ctx);
+  // These tests read replies inside the ack: give commands the budget to answer there.
+  h = await startSlackHarness(t.ctx, { botId: 'BBOT', botUserId: 'UBOT', ackBudgetMs: 2000 });
   fake.addUser({ id: 'U100', name: 'jane', real_name: 'Jane Doe', tz: 'Europe/Berlin', profile: { email: 'jane.doe@corp.com' } });
   fake.addUser({ id: 'U200', name: 'sam', real_name: 'Sam Smith', tz: 'America/New_York', profile: { email: 'sam@corp.com' } });
   fake.addUser({ id: 'UOPS', name: 'olga', real_name: 'Olga', profile: { email: 'olga@corp.com' } });
@@ -65,6 +66,20 @@ describe('/tp', () => {
     expect(found?.person).toMatchObject({ handle: 'jane-doe', email: 'jane.doe@corp.com', timezone: 'Europe/Berlin', lastPlatform: 'slack' });
     await sendSlashCommand(h.baseUrl, { user_id: 'U100', text: 'help' });
     expect(fake.callsOf('users.info').filter((c) => c.params.user === 'U100')).toHaveLength(1);
+  });
+
+  it('by default acks at once, empty, and answers privately through the response_url', async () => {
+    const quick = await startSlackHarness(t.ctx);
+    try {
+      const res = await sendSlashCommand(quick.baseUrl, { user_id: 'U100', text: 'whois @nobody', response_url: fake.responseUrl('default-1') });
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('');
+      const posted = await fake.waitForResponse('default-1', 10_000);
+      expect(posted.body.response_type).toBe('ephemeral');
+      expect(String(posted.body.text)).toContain('@nobody is not a known handle. Try: whois @handle');
+    } finally {
+      await quick.close();
+    }
   });
 
   it('acks a slow command at once and answers it through the response_url', async () => {
