@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import { forbidden, invalid, notFound } from '../core/errors.js';
 import { parseFilter } from '../core/filters.js';
@@ -7,6 +6,7 @@ import { deliveries, follows, webhooks } from '../db/schema.js';
 import { recordConsent, type Via } from './audit.js';
 import type { AppContext } from './context.js';
 import { labelOf } from './follows.js';
+import { generateWebhookSecret } from '../integrations/webhooks/sign.js';
 import { isOwnerOf } from './people.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -29,11 +29,6 @@ export function parseWebhookUrl(raw: string): URL {
   if (raw.length > MAX_URL) throw invalid(`A webhook URL is at most ${MAX_URL} characters.`);
   if (u.hash) throw invalid('A webhook URL cannot have a #fragment.');
   return u;
-}
-
-/** Standard Webhooks secrets are `whsec_` + base64 of the HMAC key. */
-export function newWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 const normaliseFilters = (xs: string[] | undefined) => (xs ?? []).map(parseFilter);
@@ -60,7 +55,7 @@ export async function createWebhook(ctx: Pick<AppContext, 'db' | 'clock'>, input
   const now = ctx.clock.now();
   const [row] = await ctx.db
     .insert(webhooks)
-    .values({ id: newId(now.getTime()), ownerId: input.ownerId, url: url.toString(), description, filter, secret: newWebhookSecret(), createdAt: now })
+    .values({ id: newId(now.getTime()), ownerId: input.ownerId, url: url.toString(), description, filter, secret: generateWebhookSecret(), createdAt: now })
     .returning();
   return row!;
 }

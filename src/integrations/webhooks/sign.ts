@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 
-/** A Standard Webhooks secret: `whsec_` + base64 of a random HMAC key (24 bytes). */
+/** A Standard Webhooks secret: `whsec_` + base64 of a random 32-byte HMAC key. Shown once, at creation. */
 export function generateWebhookSecret(): string {
-  return `whsec_${randomBytes(24).toString('base64')}`;
+  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 export interface SignedHeaders {
