@@ -34,7 +34,16 @@ export interface Channel {
   /** Delay before attempt n+1 after attempt n (1-based) failed without a Retry-After. */
   backoffMs(attempt: number): number;
   deliver(delivery: DeliveryRecord): Promise<DeliveryOutcome>;
+  /**
+   * Several deliveries of one batch, each send run through `limit` (the process's cap on sends in
+   * flight); one outcome per delivery, in order. A channel that can share lookups across a batch
+   * implements it; otherwise the worker calls `deliver` for each.
+   */
+  deliverMany?(deliveries: readonly DeliveryRecord[], limit: Limit): Promise<DeliveryOutcome[]>;
 }
+
+/** Runs `fn` when a slot is free (p-limit's shape). */
+export type Limit = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export type ChannelRegistry = Record<Route, Channel>;
 

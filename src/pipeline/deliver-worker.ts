@@ -1,13 +1,14 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
+import pLimit from 'p-limit';
 import type { Redis } from 'ioredis';
 import type { AppContext } from '../app/context.js';
 import type { Db } from '../db/client.js';
 import { deliveries } from '../db/schema.js';
-import type { ChannelRegistry, DeliveryOutcome, DeliveryRecord } from './channel.js';
-import type { Enqueuer } from './enqueue.js';
+import type { Channel, ChannelRegistry, DeliveryOutcome, DeliveryRecord, Limit } from './channel.js';
+import { batchBackoffMs, type Enqueuer } from './enqueue.js';
 import type { PipelineMetrics } from './metrics.js';
-import { deliverJob, QUEUE, type DeliverJob } from './queues.js';
+import { deliverBatchJob, deliverJob, QUEUE, type DeliverBatchJob, type DeliverJob } from './queues.js';
 
 type DeliveryRow = typeof deliveries.$inferSelect;
 
@@ -49,34 +50,17 @@ export const toRecord = (d: DeliveryRow): DeliveryRecord => ({
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 
+type Set = Partial<typeof deliveries.$inferInsert>;
+
 /**
- * Attempts one delivery and records the outcome on its row. At-least-once: a job may run again after
- * a crash, so a delivery already `sent`, `skipped` or `failed` is left alone.
- * Returns the state it left the delivery in.
+ * Records every outcome but a retry on the delivery's row (and asks for a release job for a hold).
+ * Returns the state it left the delivery in, or null for a retry, which the caller schedules.
  */
-export async function processDelivery(deps: DeliverDeps, job: Job<DeliverJob>, token?: string): Promise<string> {
-  const data = deliverJob.parse(job.data);
+async function settle(deps: DeliverDeps, d: DeliveryRow, outcome: DeliveryOutcome, at: Date): Promise<string | null> {
   const { db } = deps.ctx;
-  const [d] = await deliveryById(db, data.deliveryId);
-  if (!d) return 'gone';
-  if (d.state === 'sent' || d.state === 'skipped' || d.state === 'failed') return d.state;
-  const now = deps.ctx.clock.now();
-  if (d.state === 'queued' && d.holdUntil && d.holdUntil > now) return 'held';
-  const log = deps.ctx.log.child({ name: 'deliver', deliveryId: d.id, route: d.route, event: d.event });
-
-  let outcome: DeliveryOutcome;
-  try {
-    outcome = await deps.channels[d.route].deliver(toRecord(d));
-  } catch (err) {
-    log.warn({ err }, 'channel threw; retrying');
-    outcome = { kind: 'retry', error: errorText(err) };
-  }
-
-  const at = deps.ctx.clock.now();
   const attempts = d.attempts + 1;
-  const set = (s: Partial<typeof deliveries.$inferInsert>) => db.update(deliveries).set({ updatedAt: at, ...s }).where(eq(deliveries.id, d.id));
+  const set = (s: Set) => db.update(deliveries).set({ updatedAt: at, ...s }).where(eq(deliveries.id, d.id));
   const count = (state: string) => deps.metrics?.deliveries.inc({ route: d.route, state });
-
   switch (outcome.kind) {
     case 'sent':
       await set({ state: 'sent', refs: outcome.refs ?? [], sentAt: at, attempts, lastError: null, reason: null, holdUntil: null });
@@ -89,8 +73,8 @@ export async function processDelivery(deps: DeliverDeps, job: Job<DeliverJob>, t
     case 'fail':
       await set({ state: 'failed', lastError: outcome.reason, attempts });
       count('failed');
-      log.warn({ reason: outcome.reason }, 'delivery failed for good');
-      throw new UnrecoverableError(outcome.reason);
+      deps.ctx.log.warn({ deliveryId: d.id, route: d.route, reason: outcome.reason }, 'delivery failed for good');
+      return 'failed';
     case 'digest':
       // Into the person's email digest instead (quiet hours with quiet_to_digest); no attempt was made.
       await set({ route: 'email', state: 'queued', holdUntil: null });
@@ -101,30 +85,133 @@ export async function processDelivery(deps: DeliverDeps, job: Job<DeliverJob>, t
       count('queued');
       await deps.enqueue.release(d.subscriberId, outcome.until, outcome.until.getTime() - at.getTime());
       return 'held';
-    case 'retry': {
-      const throttled = data.throttled ?? 0;
-      if (outcome.retryAfterMs !== undefined && token && throttled < MAX_THROTTLES) {
-        // A 429 delays only this job (a queue-wide rate limit would stall every workspace) and does
-        // not use up an attempt: moveToDelayed skips the attempt count.
-        await set({ state: 'retrying', lastError: outcome.error, attempts });
-        count('retrying');
-        await job.updateData({ ...data, throttled: throttled + 1 });
-        await job.moveToDelayed(Date.now() + Math.max(0, outcome.retryAfterMs), token);
-        throw new DelayedError();
-      }
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (last) {
-        await set({ state: 'failed', lastError: outcome.error, attempts });
-        count('failed');
-        log.warn({ error: outcome.error, attempts }, 'delivery failed after its last attempt');
-        throw new UnrecoverableError(outcome.error);
-      }
-      await set({ state: 'retrying', lastError: outcome.error, attempts });
-      count('retrying');
-      // BullMQ retries with the channel's backoff (worker settings.backoffStrategy).
-      throw new Error(outcome.error);
-    }
+    case 'retry':
+      return null;
   }
+}
+
+/** Marks a delivery `retrying` (its error kept) or, when it has no attempt left, `failed`. */
+async function markRetry(deps: DeliverDeps, d: DeliveryRow, error: string, at: Date, last: boolean): Promise<string> {
+  const state = last ? 'failed' : 'retrying';
+  await deps.ctx.db.update(deliveries).set({ updatedAt: at, state, lastError: error, attempts: d.attempts + 1 }).where(eq(deliveries.id, d.id));
+  deps.metrics?.deliveries.inc({ route: d.route, state });
+  if (last) deps.ctx.log.warn({ deliveryId: d.id, route: d.route, error, attempts: d.attempts + 1 }, 'delivery failed after its last attempt');
+  return state;
+}
+
+async function attempt(channel: Channel, r: DeliveryRecord, log: DeliverDeps['ctx']['log']): Promise<DeliveryOutcome> {
+  try {
+    return await channel.deliver(r);
+  } catch (err) {
+    log.warn({ err, deliveryId: r.id, route: r.route }, 'channel threw; retrying');
+    return { kind: 'retry', error: errorText(err) };
+  }
+}
+
+/** A delivery still to attempt: queued (not `retrying`, which has a job of its own) and not held for later. */
+const due = (d: DeliveryRow, now: Date) => d.state === 'queued' && !(d.holdUntil && d.holdUntil > now);
+
+/**
+ * Attempts one delivery and records the outcome on its row. At-least-once: a job may run again after
+ * a crash, so a delivery already `sent`, `skipped` or `failed` is left alone.
+ * Returns the state it left the delivery in.
+ */
+export async function processDelivery(deps: DeliverDeps, job: Job<DeliverJob>, token?: string): Promise<string> {
+  const data = deliverJob.parse(job.data);
+  const [d] = await deliveryById(deps.ctx.db, data.deliveryId);
+  if (!d) return 'gone';
+  if (d.state === 'sent' || d.state === 'skipped' || d.state === 'failed') return d.state;
+  if (d.state === 'queued' && !due(d, deps.ctx.clock.now())) return 'held';
+
+  const outcome = await attempt(deps.channels[d.route], toRecord(d), deps.ctx.log);
+  const at = deps.ctx.clock.now();
+  const state = await settle(deps, d, outcome, at);
+  if (state === 'failed') throw new UnrecoverableError(outcome.kind === 'fail' ? outcome.reason : state);
+  if (state !== null || outcome.kind !== 'retry') return state ?? 'retrying';
+
+  const throttled = data.throttled ?? 0;
+  if (outcome.retryAfterMs !== undefined && token && throttled < MAX_THROTTLES) {
+    // A 429 delays only this job (a queue-wide rate limit would stall every workspace) and does
+    // not use up an attempt: moveToDelayed skips the attempt count.
+    await markRetry(deps, d, outcome.error, at, false);
+    await job.updateData({ ...data, throttled: throttled + 1 });
+    await job.moveToDelayed(Date.now() + Math.max(0, outcome.retryAfterMs), token);
+    throw new DelayedError();
+  }
+  const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  await markRetry(deps, d, outcome.error, at, last);
+  if (last) throw new UnrecoverableError(outcome.error);
+  // BullMQ retries with the channel's backoff (worker settings.backoffStrategy).
+  throw new Error(outcome.error);
+}
+
+export interface BatchDeps extends DeliverDeps {
+  enqueue: Pick<Enqueuer, 'release' | 'retry'>;
+  /** The process's cap on sends in flight, shared by every batch it runs. */
+  limit: Limit;
+}
+
+export interface BatchResult {
+  attempted: number;
+  /** Outcome -> count; `retrying` ones left the batch for jobs of their own. */
+  states: Record<string, number>;
+}
+
+/**
+ * Attempts the due deliveries of one batch: one read for all of them, the channel's shared lookups
+ * (deliverMany), sends in parallel under the process's cap, one write for all that were plainly sent.
+ * A delivery to retry leaves the batch: its own deliver job is added (delayed by Retry-After or the
+ * route's first backoff) before its row says `retrying`, so a crash between the two repeats it rather
+ * than losing it. A crash anywhere re-runs the batch, which skips what its rows say is done.
+ */
+export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatchJob>): Promise<BatchResult> {
+  const data = deliverBatchJob.parse(job.data);
+  const { db, clock } = deps.ctx;
+  const rows = await db.select().from(deliveries).where(inArray(deliveries.id, data.deliveryIds));
+  const now = clock.now();
+  const todo = rows.filter((d) => due(d, now));
+  const result: BatchResult = { attempted: todo.length, states: {} };
+  if (!todo.length) return result;
+  const channel = deps.channels[data.route];
+  const records = todo.map(toRecord);
+  const outcomes = channel.deliverMany
+    ? await channel.deliverMany(records, deps.limit)
+    : await Promise.all(records.map((r) => deps.limit(() => attempt(channel, r, deps.ctx.log))));
+
+  const at = clock.now();
+  const plainlySent: string[] = [];
+  const tally = (state: string) => (result.states[state] = (result.states[state] ?? 0) + 1);
+  for (const [i, d] of todo.entries()) {
+    const outcome = outcomes[i] ?? { kind: 'retry', error: 'no outcome' };
+    if (outcome.kind === 'sent' && !outcome.refs?.length) {
+      plainlySent.push(d.id);
+      continue;
+    }
+    const state = await settle(deps, d, outcome, at);
+    if (state !== null || outcome.kind !== 'retry') {
+      tally(state ?? 'retrying');
+      continue;
+    }
+    if (channel.maxAttempts <= 1) {
+      tally(await markRetry(deps, d, outcome.error, at, true));
+      continue;
+    }
+    const throttled = outcome.retryAfterMs !== undefined;
+    await deps.enqueue.retry(
+      { deliveryId: d.id, route: d.route, attemptsBefore: throttled ? 0 : 1, ...(throttled ? { throttled: 1 } : {}) },
+      throttled ? outcome.retryAfterMs! : channel.backoffMs(1),
+    );
+    tally(await markRetry(deps, d, outcome.error, at, false));
+  }
+  if (plainlySent.length) {
+    await db
+      .update(deliveries)
+      .set({ state: 'sent', refs: [], sentAt: at, updatedAt: at, attempts: sql`${deliveries.attempts} + 1`, lastError: null, reason: null, holdUntil: null })
+      .where(inArray(deliveries.id, plainlySent));
+    deps.metrics?.deliveries.inc({ route: data.route, state: 'sent' }, plainlySent.length);
+    result.states.sent = (result.states.sent ?? 0) + plainlySent.length;
+  }
+  return result;
 }
 
 export interface DeliverWorkerOptions extends DeliverDeps {
@@ -133,6 +220,7 @@ export interface DeliverWorkerOptions extends DeliverDeps {
   concurrency: number;
 }
 
+/** Deliver jobs (one delivery each: lone ones, retries, re-sends), `concurrency` at a time. */
 export function createDeliverWorker(opts: DeliverWorkerOptions): Worker<DeliverJob> {
   const log = opts.ctx.log.child({ name: 'deliver-worker' });
   const worker = new Worker<DeliverJob>(QUEUE.deliver, (job, token) => processDelivery(opts, job, token), {
@@ -142,10 +230,27 @@ export function createDeliverWorker(opts: DeliverWorkerOptions): Worker<DeliverJ
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: { data?: unknown }) => {
         const parsed = deliverJob.safeParse(job?.data);
-        return parsed.success ? opts.channels[parsed.data.route].backoffMs(attemptsMade) : 60_000;
+        return parsed.success ? opts.channels[parsed.data.route].backoffMs(attemptsMade + (parsed.data.attemptsBefore ?? 0)) : 60_000;
       },
     },
   });
   worker.on('error', (err) => log.error({ err }, 'deliver worker error'));
+  return worker;
+}
+
+/** Batches run this many at a time, so one batch's reads and writes overlap another's sends. */
+export const BATCHES_AT_ONCE = 4;
+
+/** Batch jobs: BATCHES_AT_ONCE at a time, with at most `concurrency` sends in flight across them. */
+export function createDeliverBatchWorker(opts: DeliverWorkerOptions & { enqueue: BatchDeps['enqueue'] }): Worker<DeliverBatchJob> {
+  const log = opts.ctx.log.child({ name: 'deliver-batch-worker' });
+  const deps: BatchDeps = { ...opts, limit: pLimit(Math.max(1, opts.concurrency)) };
+  const worker = new Worker<DeliverBatchJob>(QUEUE.deliverBatch, (job) => processDeliveryBatch(deps, job), {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: BATCHES_AT_ONCE,
+    settings: { backoffStrategy: batchBackoffMs },
+  });
+  worker.on('error', (err) => log.error({ err }, 'deliver batch worker error'));
   return worker;
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { newId } from '../core/ids.js';
 import type { OutboundMessage, SourceRef } from '../core/messages.js';
@@ -57,7 +57,7 @@ export async function writeDeliveries(
   db: DbOrTx,
   enqueue: Pick<Enqueuer, 'deliver'>,
   rows: NewDelivery[],
-  opts: { upgradeSkipped?: boolean } = {},
+  opts: { upgradeSkipped?: boolean; followIds?: ReadonlySet<string> } = {},
 ): Promise<{ queued: number; skipped: number }> {
   if (!rows.length) return { queued: 0, skipped: 0 };
   // One statement may not touch a key twice: keep the deliverable row of a key.
@@ -83,13 +83,16 @@ export async function writeDeliveries(
         })
         .returning(returning)
     : await insert.onConflictDoNothing({ target: deliveries.dedupeKey }).returning(returning);
-  // Found again still queued (a run that crashed before enqueueing) counts too: the job id is the
-  // delivery id, so adding it while its job exists changes nothing.
-  const ready = await db
-    .select({ id: deliveries.id, route: deliveries.route })
+  // Found again still queued (a run that crashed before enqueueing) counts too. Every delivery of
+  // these keys is listed, done or not, so that a re-run makes the same batches with the same job ids:
+  // adding a batch whose job still exists changes nothing. With `followIds`, only the deliveries these
+  // follows reached: a subscriber an earlier page (another follow) reached stays in that page's batch.
+  const found = await db
+    .select({ id: deliveries.id, route: deliveries.route, state: deliveries.state, holdUntil: deliveries.holdUntil, followId: deliveries.followId })
     .from(deliveries)
-    .where(and(inArray(deliveries.dedupeKey, values.map((v) => v.dedupeKey)), eq(deliveries.state, 'queued'), isNull(deliveries.holdUntil)));
-  await enqueue.deliver(ready);
+    .where(inArray(deliveries.dedupeKey, values.map((v) => v.dedupeKey)));
+  const mine = opts.followIds ? found.filter((d) => d.followId !== null && opts.followIds!.has(d.followId)) : found;
+  await enqueue.deliver(mine.map((d) => ({ id: d.id, route: d.route, pending: d.state === 'queued' && d.holdUntil === null })));
   return { queued: written.filter((w) => w.state === 'queued').length, skipped: written.filter((w) => w.state === 'skipped').length };
 }
 
@@ -162,7 +165,7 @@ async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof fo
       );
     }
   }
-  return writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true });
+  return writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true, followIds: new Set(page.map((f) => f.id)) });
 }
 
 /**

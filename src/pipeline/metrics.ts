@@ -4,5 +4,5 @@
  */
 export interface PipelineMetrics {
   statusesAccepted: { inc(labels: { platform: string }): void };
-  deliveries: { inc(labels: { route: string; state: string }): void };
+  deliveries: { inc(labels: { route: string; state: string }, value?: number): void };
 }

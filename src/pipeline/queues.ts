@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -7,6 +8,7 @@ import { z } from 'zod';
 export const QUEUE = {
   fanOut: 'fan-out',
   deliver: 'deliver',
+  deliverBatch: 'deliver-batch',
   retract: 'retract',
   release: 'release',
 } as const;
@@ -33,8 +35,17 @@ export const deliverJob = z.object({
   route,
   /** How often a 429 has pushed this job back (those do not use up attempts). */
   throttled: z.number().int().optional(),
+  /** Attempts made before this job (by the batch that handed the delivery over); the backoff counts them. */
+  attemptsBefore: z.number().int().optional(),
 });
 export type DeliverJob = z.infer<typeof deliverJob>;
+
+/**
+ * Up to BATCH_SIZE deliveries of one route written by one fan-out page, attempted by one job (job id
+ * `bt-<hash of the ids>`). A delivery that needs a retry leaves the batch for a deliver job of its own.
+ */
+export const deliverBatchJob = z.object({ route, deliveryIds: z.array(z.string()).min(1) });
+export type DeliverBatchJob = z.infer<typeof deliverBatchJob>;
 
 /** Delete the chat messages a delivery left (a deleted status). Job id `rt-<deliveryId>`. */
 export const retractJob = z.object({ deliveryId: z.string() });
@@ -48,6 +59,8 @@ export const jobIds = {
   fanOut: (outboxId: number) => `ob-${outboxId}`,
   retract: (deliveryId: string) => `rt-${deliveryId}`,
   release: (personId: string, until: Date) => `rel-${personId}-${until.getTime()}`,
+  /** The same deliveries make the same batch id, so a re-run fan-out adds nothing while the batch waits. */
+  batch: (deliveryIds: readonly string[]) => `bt-${createHash('sha256').update(deliveryIds.join(',')).digest('base64url').slice(0, 24)}`,
   /** A re-send must not collide with the finished (or still kept) first job. */
   redeliver: (deliveryId: string, at: number) => `${deliveryId}-r${at}`,
 };
@@ -61,6 +74,7 @@ export const keepJobs: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = 
 export interface Queues {
   fanOut: Queue<FanOutJob>;
   deliver: Queue<DeliverJob>;
+  deliverBatch: Queue<DeliverBatchJob>;
   retract: Queue<RetractJob>;
   release: Queue<ReleaseJob>;
   prefix: string;
@@ -83,6 +97,7 @@ export function createQueues(redisUrl: string, prefix: string, log?: Logger): Qu
   const q = {
     fanOut: new Queue<FanOutJob>(QUEUE.fanOut, opts),
     deliver: new Queue<DeliverJob>(QUEUE.deliver, opts),
+    deliverBatch: new Queue<DeliverBatchJob>(QUEUE.deliverBatch, opts),
     retract: new Queue<RetractJob>(QUEUE.retract, opts),
     release: new Queue<ReleaseJob>(QUEUE.release, opts),
   };

@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { AppContext } from '../app/context.js';
 import type { Route } from '../core/types.js';
 import type { ChannelRegistry } from './channel.js';
-import { createDeliverWorker } from './deliver-worker.js';
+import { createDeliverBatchWorker, createDeliverWorker } from './deliver-worker.js';
 import { createEnqueuer, type Enqueuer } from './enqueue.js';
 import { fanOut } from './fan-out.js';
 import type { Messengers } from './messenger.js';
@@ -25,7 +25,7 @@ export interface StartWorkersOptions {
   queues?: Queues;
   /** Run the outbox relay here too (default true; the web role runs its own). */
   relay?: boolean;
-  /** Deliver jobs in parallel per process (default WORKER_CONCURRENCY). */
+  /** Sends in flight per process, for batches and for lone deliveries each (default WORKER_CONCURRENCY). */
   concurrency?: number;
   /** Outbox poll interval (default 1 s). */
   pollMs?: number;
@@ -64,7 +64,9 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
     // Each fan-out pages through followers itself; a few at once keep the database busy enough.
     concurrency: Math.max(1, Math.min(8, concurrency)),
   });
-  const deliverWorker = createDeliverWorker({ ctx, channels: opts.channels, enqueue, metrics: opts.metrics, connection: queues.workerConnection(), prefix: opts.prefix, concurrency });
+  const deliverOpts = { ctx, channels: opts.channels, enqueue, metrics: opts.metrics, prefix: opts.prefix, concurrency };
+  const deliverWorker = createDeliverWorker({ ...deliverOpts, connection: queues.workerConnection() });
+  const batchWorker = createDeliverBatchWorker({ ...deliverOpts, connection: queues.workerConnection() });
   const retractWorker = new Worker(QUEUE.retract, (job) => retractDelivery({ ctx, messengers: opts.messengers }, retractJob.parse(job.data).deliveryId), {
     ...base,
     connection: queues.workerConnection(),
@@ -75,7 +77,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
     (job) => releaseHeld({ ctx, messengers: opts.messengers, metrics: opts.metrics }, releaseJob.parse(job.data).personId),
     { ...base, connection: queues.workerConnection(), concurrency: Math.max(1, Math.min(8, concurrency)) },
   );
-  const workers = [fanOutWorker, deliverWorker, retractWorker, releaseWorker];
+  const workers = [fanOutWorker, batchWorker, deliverWorker, retractWorker, releaseWorker];
   for (const w of workers) {
     w.on('error', (err) => log.error({ err, queue: w.name }, 'worker error'));
     w.on('failed', (job, err) => {
@@ -97,7 +99,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
         await relay?.close();
         // Fan-out first, so the deliver jobs it adds while finishing still land before the rest stop.
         await fanOutWorker.close();
-        await Promise.all([deliverWorker.close(), retractWorker.close(), releaseWorker.close()]);
+        await Promise.all([batchWorker.close(), deliverWorker.close(), retractWorker.close(), releaseWorker.close()]);
         if (ownQueues) await queues.close();
       })();
       return closing;

@@ -46,7 +46,7 @@ beforeEach(() => {
 
 afterAll(async () => {
   if (pipeline) {
-    for (const q of [pipeline.queues.fanOut, pipeline.queues.deliver, pipeline.queues.retract, pipeline.queues.release]) await q.obliterate({ force: true });
+    for (const q of [pipeline.queues.fanOut, pipeline.queues.deliver, pipeline.queues.deliverBatch, pipeline.queues.retract, pipeline.queues.release]) await q.obliterate({ force: true });
     await pipeline.close();
   }
   await t?.drop();

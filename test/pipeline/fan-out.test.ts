@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/core/ids.js';
 import { deliveries, follows, sources } from '../../src/db/schema.js';
@@ -21,12 +21,13 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   await queues.deliver.drain(true);
+  await queues.deliverBatch.drain(true);
   await queues.retract.drain(true);
 });
 
 afterAll(async () => {
   if (queues) {
-    for (const q of [queues.fanOut, queues.deliver, queues.retract, queues.release]) await q.obliterate({ force: true });
+    for (const q of [queues.fanOut, queues.deliver, queues.deliverBatch, queues.retract, queues.release]) await q.obliterate({ force: true });
     await queues.close();
   }
   await t?.drop();
@@ -37,6 +38,16 @@ const created = (statusId: string) => ({ outboxId: 1, event: 'status.created' as
 async function jobIds(): Promise<string[]> {
   const jobs = await queues.deliver.getJobs(['waiting', 'delayed', 'prioritized']);
   return jobs.map((j) => j.id!).sort();
+}
+
+async function batchJobs() {
+  return queues.deliverBatch.getJobs(['waiting', 'delayed', 'prioritized']);
+}
+
+/** Every delivery id in a deliver job, lone or batched. */
+async function enqueued(): Promise<string[]> {
+  const lone = await queues.deliver.getJobs(['waiting', 'delayed', 'prioritized']);
+  return [...lone.map((j) => j.data.deliveryId), ...(await batchJobs()).flatMap((j) => j.data.deliveryIds)].sort();
 }
 
 describe('status.created', () => {
@@ -84,16 +95,47 @@ describe('status.created', () => {
     // Bob, reached through @build, #deploy and "green", has one delivery: the one of his @build follow.
     expect((await deliveryFor(t.ctx, s.id, bob.id))[0]!.followId).toBe(bobFollow.id);
     expect(rows.every((r) => r.dedupeKey === `status.created:${s.id}:${r.subscriberKind}:${r.subscriberId}:${r.route}`)).toBe(true);
-    // Email deliveries wait for the digest: no job.
+    // Email deliveries wait for the digest: no job. The others go in one batch per route (dm: bob and
+    // carol; webhook: the enabled endpoint), or a job of their own when alone (the room). Bob, reached
+    // again through #deploy and "green", is in no second job.
     const withJobs = rows.filter((r) => r.state === 'queued' && r.route !== 'email').map((r) => r.id).sort();
-    expect(await jobIds()).toEqual(withJobs);
+    expect(await enqueued()).toEqual(withJobs);
+    expect((await batchJobs()).map((j) => j.data.route).sort()).toEqual(['dm', 'webhook']);
+    expect(await jobIds()).toEqual(rows.filter((r) => r.route === 'channel').map((r) => r.id));
+    const batchIds = (await batchJobs()).map((j) => j.id).sort();
     expect(r1).toMatchObject({ queued: 5, skipped: 3 });
 
     // At-least-once: the same event again writes nothing and enqueues nothing new.
     expect(await fanOut(deps, created(s.id))).toMatchObject({ queued: 0, skipped: 0 });
     expect((await deliveriesOf(t.ctx, s.id)).map((r) => r.id).sort()).toEqual(rows.map((r) => r.id).sort());
-    expect(await jobIds()).toEqual(withJobs);
-    await queues.deliver.drain(true);
+    expect(await enqueued()).toEqual(withJobs);
+    expect((await batchJobs()).map((j) => j.id).sort()).toEqual(batchIds);
+  });
+
+  it('puts many deliveries of one route in batch jobs of 100 that a re-run makes again the same', async () => {
+    const wide = await addService(t.ctx, 'wide');
+    const n = 250;
+    const people = Array.from({ length: n }, (_, i) => ({ id: newId(), handle: `w${i}`, kind: 'person' as const, name: `W ${i}` }));
+    await t.ctx.db.insert(sources).values(people);
+    await t.ctx.db.insert(follows).values(people.map((p) => ({ id: newId(), subscriberKind: 'person' as const, subscriberId: p.id, targetKind: 'source' as const, target: wide.id, state: 'active' as const, route: 'dm' as const })));
+    const s = await post(t.ctx, wide.id, 'to a crowd');
+    expect((await fanOut({ ...deps, pageSize: 1000 }, created(s.id))).queued).toBe(n);
+    const ids = (await deliveriesOf(t.ctx, s.id)).map((r) => r.id).sort();
+    const first = await batchJobs();
+    expect(first.map((j) => j.data.deliveryIds.length).sort()).toEqual([100, 100, 50]);
+    expect(first.flatMap((j) => j.data.deliveryIds).sort()).toEqual(ids);
+    expect(await jobIds()).toEqual([]);
+
+    // While the batches wait, a re-run adds nothing: the same deliveries make the same job ids.
+    await fanOut(deps, created(s.id));
+    expect((await batchJobs()).map((j) => j.id).sort()).toEqual(first.map((j) => j.id).sort());
+
+    // Once the first hundred are sent and their batch is gone, a re-run adds back only the other two.
+    await queues.deliverBatch.drain(true);
+    await t.ctx.db.update(deliveries).set({ state: 'sent' }).where(inArray(deliveries.id, ids.slice(0, 100)));
+    await fanOut(deps, created(s.id));
+    const again = await batchJobs();
+    expect(again.flatMap((j) => j.data.deliveryIds).sort()).toEqual(ids.slice(100));
   });
 
   it('re-enqueues deliveries an earlier crashed run wrote but never handed to the queue', async () => {

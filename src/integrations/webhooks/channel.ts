@@ -1,24 +1,16 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
 import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
 import { statusUrl, toStatusView } from '../../app/status-view.js';
 import type { Db } from '../../db/client.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
-import type { Channel, DeliveryOutcome, DeliveryRecord } from '../../pipeline/channel.js';
+import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
 import type { LookupFn } from './ssrf-guard.js';
 
 type WebhookRow = typeof webhooks.$inferSelect;
-
-/** Built once per database handle: every webhook delivery starts with this lookup. */
-const prepareWebhookById = (db: Db) => db.select().from(webhooks).where(eq(webhooks.id, sql.placeholder('id'))).limit(1).prepare('tp_webhook_by_id');
-const webhookByIdQueries = new WeakMap<Db, ReturnType<typeof prepareWebhookById>>();
-function webhookById(db: Db, id: string): Promise<WebhookRow[]> {
-  let q = webhookByIdQueries.get(db);
-  if (!q) webhookByIdQueries.set(db, (q = prepareWebhookById(db)));
-  return q.execute({ id });
-}
+type StatusRow = { s: typeof statuses.$inferSelect; src: typeof sources.$inferSelect };
 
 /** An endpoint whose deliveries all failed for this long is disabled (SPEC section 4). */
 export const DISABLE_AFTER_MS = 5 * 24 * 60 * 60 * 1000;
@@ -36,38 +28,54 @@ export interface WebhookBody {
   data: Record<string, unknown>;
 }
 
-type Built = { ok: true; body: WebhookBody } | { ok: false; reason: string };
+/** A built body: the JSON exactly as it is signed and sent. */
+type Built = { ok: true; json: string } | { ok: false; reason: string };
 
-async function buildBody(deps: WebhookChannelDeps, d: DeliveryRecord, w: WebhookRow): Promise<Built> {
-  const { db, config } = deps.ctx;
+/** `{type, timestamp, data}` around a `data` already in JSON (one status's data is shared by a whole batch). */
+const bodyJson = (type: string, timestamp: string, dataJson: string) => `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(timestamp)},"data":${dataJson}}`;
+
+/** What one batch's deliveries share: their endpoints, their statuses, and each status's event data. */
+interface Shared {
+  hooks: Map<string, WebhookRow>;
+  statuses: Map<string, StatusRow>;
+  createdData: Map<string, string>;
+}
+
+async function loadShared(db: Db, ds: readonly DeliveryRecord[]): Promise<Shared> {
+  const hookIds = [...new Set(ds.map((d) => d.subscriberId))];
+  const statusIds = [...new Set(ds.flatMap((d) => (d.statusId ? [d.statusId] : [])))];
+  const [hookRows, statusRows] = await Promise.all([
+    db.select().from(webhooks).where(inArray(webhooks.id, hookIds)),
+    statusIds.length
+      ? db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inArray(statuses.id, statusIds))
+      : Promise.resolve([]),
+  ]);
+  return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.s.id, r])), createdData: new Map() };
+}
+
+function buildBody(config: WebhookChannelDeps['ctx']['config'], shared: Shared, d: DeliveryRecord, w: WebhookRow): Built {
   const timestamp = d.createdAt.toISOString();
-  const status = async () => {
-    if (!d.statusId) return null;
-    const [r] = await db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(eq(statuses.id, d.statusId)).limit(1);
-    return r ?? null;
-  };
+  const r = d.statusId ? shared.statuses.get(d.statusId) : undefined;
+  const body = (data: Record<string, unknown>): Built => ({ ok: true, json: bodyJson(d.event, timestamp, JSON.stringify(data)) });
   switch (d.event) {
     case 'status.created': {
-      const r = await status();
       if (!r || r.s.deletedAt) return { ok: false, reason: 'status deleted' };
-      return { ok: true, body: { type: d.event, timestamp, data: { ...toStatusView(config.publicUrl, r.s, r.src) } } };
+      let data = shared.createdData.get(r.s.id);
+      if (data === undefined) shared.createdData.set(r.s.id, (data = JSON.stringify(toStatusView(config.publicUrl, r.s, r.src))));
+      return { ok: true, json: bodyJson(d.event, timestamp, data) };
     }
     case 'status.deleted': {
-      const r = await status();
       const data: Record<string, unknown> = { id: d.statusId, url: statusUrl(config.publicUrl, d.statusId ?? '') };
       if (r) Object.assign(data, { source: { handle: r.src.handle, kind: r.src.kind, name: r.src.name }, deleted_at: r.s.deletedAt?.toISOString() ?? null });
-      return { ok: true, body: { type: d.event, timestamp, data } };
+      return body(data);
     }
     case 'follow.requested': {
       const data = d.payload.data;
       if (!data || typeof data !== 'object') return { ok: false, reason: 'no event data' };
-      return { ok: true, body: { type: d.event, timestamp, data: data as Record<string, unknown> } };
+      return body(data as Record<string, unknown>);
     }
     case 'webhook.test':
-      return {
-        ok: true,
-        body: { type: d.event, timestamp, data: { webhook: { id: w.id, url: w.url, description: w.description }, message: 'A test event from Twitterprise.' } },
-      };
+      return body({ webhook: { id: w.id, url: w.url, description: w.description }, message: 'A test event from Twitterprise.' });
     default:
       return { ok: false, reason: `webhooks do not receive ${d.event}` };
   }
@@ -129,38 +137,56 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
     return false;
   }
 
+  async function deliverOne(d: DeliveryRecord, shared: Shared): Promise<DeliveryOutcome> {
+    const w = shared.hooks.get(d.subscriberId);
+    if (!w) return { kind: 'skip', reason: 'webhook endpoint deleted' };
+    // A test event is the owner's explicit check, also of an endpoint they turned off to repair.
+    if (!w.enabled && d.event !== 'webhook.test') return { kind: 'skip', reason: 'webhook disabled' };
+    const built = buildBody(config, shared, d, w);
+    if (!built.ok) return { kind: 'skip', reason: built.reason };
+    const res = await sendWebhook({
+      url: w.url,
+      secret: w.secret,
+      id: d.id,
+      body: built.json,
+      timeoutMs: config.webhooks.timeoutMs,
+      allowPrivate: config.webhooks.allowPrivate,
+      ...(deps.lookup ? { lookup: deps.lookup } : {}),
+    });
+    if (res.kind === 'answered' && res.status >= 200 && res.status < 300) {
+      if (w.failingSince) await db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, w.id));
+      return { kind: 'sent' };
+    }
+    if (res.kind === 'answered' && res.status === 410) {
+      await disable(w, 'it answered 410 Gone');
+      return { kind: 'fail', reason: 'HTTP 410 Gone: endpoint disabled' };
+    }
+    const error = describe(res);
+    if (await noteFailure(w)) return { kind: 'fail', reason: `${error}; endpoint disabled after 5 days of failures` };
+    if (res.kind === 'refused') return { kind: 'fail', reason: error };
+    return { kind: 'retry', error };
+  }
+
+  async function deliverMany(ds: readonly DeliveryRecord[], limit: Limit): Promise<DeliveryOutcome[]> {
+    const shared = await loadShared(db, ds);
+    return Promise.all(
+      ds.map((d) =>
+        limit(() => deliverOne(d, shared)).catch((err: unknown): DeliveryOutcome => {
+          log.warn({ err, deliveryId: d.id }, 'webhook delivery threw; retrying');
+          return { kind: 'retry', error: err instanceof Error ? err.message : String(err) };
+        }),
+      ),
+    );
+  }
+
   return {
     route: 'webhook',
     maxAttempts: delays.length + 1,
     backoffMs: (attempt) => delays[attempt - 1] ?? delays[delays.length - 1] ?? 0,
-    async deliver(d): Promise<DeliveryOutcome> {
-      const [w] = await webhookById(db, d.subscriberId);
-      if (!w) return { kind: 'skip', reason: 'webhook endpoint deleted' };
-      // A test event is the owner's explicit check, also of an endpoint they turned off to repair.
-      if (!w.enabled && d.event !== 'webhook.test') return { kind: 'skip', reason: 'webhook disabled' };
-      const built = await buildBody(deps, d, w);
-      if (!built.ok) return { kind: 'skip', reason: built.reason };
-      const res = await sendWebhook({
-        url: w.url,
-        secret: w.secret,
-        id: d.id,
-        body: JSON.stringify(built.body),
-        timeoutMs: config.webhooks.timeoutMs,
-        allowPrivate: config.webhooks.allowPrivate,
-        ...(deps.lookup ? { lookup: deps.lookup } : {}),
-      });
-      if (res.kind === 'answered' && res.status >= 200 && res.status < 300) {
-        if (w.failingSince) await db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, w.id));
-        return { kind: 'sent' };
-      }
-      if (res.kind === 'answered' && res.status === 410) {
-        await disable(w, 'it answered 410 Gone');
-        return { kind: 'fail', reason: 'HTTP 410 Gone: endpoint disabled' };
-      }
-      const error = describe(res);
-      if (await noteFailure(w)) return { kind: 'fail', reason: `${error}; endpoint disabled after 5 days of failures` };
-      if (res.kind === 'refused') return { kind: 'fail', reason: error };
-      return { kind: 'retry', error };
+    async deliver(d) {
+      const [outcome] = await deliverMany([d], (fn) => fn());
+      return outcome!;
     },
+    deliverMany,
   };
 }

@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (pipeline) {
-    for (const q of [pipeline.queues.fanOut, pipeline.queues.deliver, pipeline.queues.retract, pipeline.queues.release]) await q.obliterate({ force: true });
+    for (const q of [pipeline.queues.fanOut, pipeline.queues.deliver, pipeline.queues.deliverBatch, pipeline.queues.retract, pipeline.queues.release]) await q.obliterate({ force: true });
     await pipeline.close();
   }
   await receiver?.close();
@@ -98,6 +98,36 @@ describe('outgoing webhooks', () => {
     expect(receiver.eventsAt(path)).toHaveLength(1);
     const [w] = await ctx.db.select().from(webhooks).where(eq(webhooks.id, hook.id));
     expect(w!.failingSince).toBeNull();
+  });
+
+  it('one status to many endpoints: each gets its own outcome, and the ones to retry leave their batch', async () => {
+    const src = await addService(ctx, `crowd-${++n}`);
+    const behaviours: (Behaviour | undefined)[] = [undefined, undefined, undefined, { kind: 'fail', status: 500, times: 2 }, { kind: 'status', status: 500 }, { kind: 'status', status: 410 }];
+    const hooks = [];
+    for (const [i, b] of behaviours.entries()) {
+      const path = `/crowd-${n}-${i}`;
+      const hook = await addWebhook(ctx, owner.id, receiver.url(path));
+      receiver.expect(path, hook.secret);
+      if (b) receiver.answer(path, b);
+      await addFollow(ctx, { subscriberKind: 'webhook', subscriberId: hook.id, target: src.id });
+      hooks.push({ path, hook });
+    }
+    const s = await post(ctx, src.id, 'to the crowd');
+    const ds = await Promise.all(hooks.map(({ hook }) => settled(s.id, hook.id)));
+    expect(ds.map((d) => [d.state, d.attempts])).toEqual([
+      ['sent', 1],
+      ['sent', 1],
+      ['sent', 1],
+      ['sent', 3],
+      ['failed', 3],
+      ['failed', 1],
+    ]);
+    for (const [i, { path }] of hooks.entries()) {
+      // Every attempt carried the delivery's own webhook-id; each endpoint that answered 2xx got it once.
+      expect(new Set(receiver.requests.filter((r) => r.path === path).map((r) => r.id))).toEqual(new Set([ds[i]!.id]));
+      expect(receiver.eventsAt(path)).toHaveLength(i < 4 ? 1 : 0);
+    }
+    expect(receiver.badSignatures).toEqual([]);
   });
 
   it('fails after the last attempt, and a re-send arrives with the same webhook-id', async () => {
