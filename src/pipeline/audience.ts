@@ -1,8 +1,9 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { passesFilters } from '../core/filters.js';
 import { decideDelivery, type DeliveryDecision } from '../core/permissions.js';
 import type { FollowState, Route, SubscriberKind } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
+import { inJsonList } from '../db/json-params.js';
 import { blocks, follows, serviceOwners, sources, statuses, webhooks } from '../db/schema.js';
 
 type FollowRow = typeof follows.$inferSelect;
@@ -73,7 +74,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
     const rows = await db
       .select({ id: sources.id, switchedOff: sources.switchedOff, digestPeriod: sources.digestPeriod })
       .from(sources)
-      .where(and(inArray(sources.id, personIds), eq(sources.kind, 'person')));
+      .where(and(inJsonList(sources.id, personIds), eq(sources.kind, 'person')));
     for (const r of rows) people.set(r.id, r);
   }
   const hooks = new Map<string, { ownerId: string; enabled: boolean; filter: string[] }>();
@@ -81,7 +82,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
     const rows = await db
       .select({ id: webhooks.id, ownerId: webhooks.ownerId, enabled: webhooks.enabled, filter: webhooks.filter })
       .from(webhooks)
-      .where(inArray(webhooks.id, webhookIds));
+      .where(inJsonList(webhooks.id, webhookIds));
     for (const r of rows) hooks.set(r.id, r);
   }
   // Blocks name people: a blocked person's own webhooks are refused too.
@@ -91,7 +92,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
     const rows = await db
       .select({ id: blocks.personId })
       .from(blocks)
-      .where(and(eq(blocks.sourceId, a.source.id), inArray(blocks.personId, blockable)));
+      .where(and(eq(blocks.sourceId, a.source.id), inJsonList(blocks.personId, blockable)));
     for (const r of rows) blocked.add(r.id);
   }
   // A tag or word follow reaches a protected source's status only with the subscriber's own approval.
@@ -107,7 +108,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
       const rows = await db
         .select({ id: follows.subscriberId, state: follows.state })
         .from(follows)
-        .where(and(eq(follows.subscriberKind, kind), inArray(follows.subscriberId, list), eq(follows.targetKind, 'source'), eq(follows.target, a.source.id)));
+        .where(and(eq(follows.subscriberKind, kind), inJsonList(follows.subscriberId, list), eq(follows.targetKind, 'source'), eq(follows.target, a.source.id)));
       for (const r of rows) ownFollow.set(`${kind}/${r.id}`, r.state);
     }
   }

@@ -1,9 +1,10 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import type { Redis } from 'ioredis';
 import type { AppContext } from '../app/context.js';
 import type { Db } from '../db/client.js';
+import { inJsonList } from '../db/json-params.js';
 import { deliveries } from '../db/schema.js';
 import type { Channel, ChannelRegistry, DeliveryOutcome, DeliveryRecord, Limit } from './channel.js';
 import { batchBackoffMs, type Enqueuer } from './enqueue.js';
@@ -167,7 +168,7 @@ export interface BatchResult {
 export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatchJob>): Promise<BatchResult> {
   const data = deliverBatchJob.parse(job.data);
   const { db, clock } = deps.ctx;
-  const rows = await db.select().from(deliveries).where(inArray(deliveries.id, data.deliveryIds));
+  const rows = await db.select().from(deliveries).where(inJsonList(deliveries.id, data.deliveryIds));
   const now = clock.now();
   const todo = rows.filter((d) => due(d, now));
   const result: BatchResult = { attempted: todo.length, states: {} };
@@ -207,7 +208,7 @@ export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatc
     await db
       .update(deliveries)
       .set({ state: 'sent', refs: [], sentAt: at, updatedAt: at, attempts: sql`${deliveries.attempts} + 1`, lastError: null, reason: null, holdUntil: null })
-      .where(inArray(deliveries.id, plainlySent));
+      .where(inJsonList(deliveries.id, plainlySent));
     deps.metrics?.deliveries.inc({ route: data.route, state: 'sent' }, plainlySent.length);
     result.states.sent = (result.states.sent ?? 0) + plainlySent.length;
   }

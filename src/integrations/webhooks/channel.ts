@@ -1,9 +1,10 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
 import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
 import { statusUrl, toStatusView } from '../../app/status-view.js';
 import type { Db } from '../../db/client.js';
+import { inJsonList } from '../../db/json-params.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
@@ -45,9 +46,9 @@ async function loadShared(db: Db, ds: readonly DeliveryRecord[]): Promise<Shared
   const hookIds = [...new Set(ds.map((d) => d.subscriberId))];
   const statusIds = [...new Set(ds.flatMap((d) => (d.statusId ? [d.statusId] : [])))];
   const [hookRows, statusRows] = await Promise.all([
-    db.select().from(webhooks).where(inArray(webhooks.id, hookIds)),
+    db.select().from(webhooks).where(inJsonList(webhooks.id, hookIds)),
     statusIds.length
-      ? db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inArray(statuses.id, statusIds))
+      ? db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonList(statuses.id, statusIds))
       : Promise.resolve([]),
   ]);
   return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.s.id, r])), createdData: new Map() };
