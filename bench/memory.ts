@@ -11,6 +11,18 @@ export function memoryOf(pid: number): { rss: number; peak: number } | null {
   }
 }
 
+/** CPU time (user + system) a Linux process has used so far, in milliseconds, from /proc/<pid>/stat. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /**
  * Samples a process's memory every `everyMs` and keeps the peak: VmHWM from the kernel, and the highest
  * VmRSS seen (the same thing where VmHWM is not kept).

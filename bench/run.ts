@@ -26,7 +26,7 @@ import { startApp, waitForWorkers, type AppProcess } from '../test/faults/proces
 import { seedWebhookFollowers } from '../test/faults/seed.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
 import { request } from './http-client.js';
-import { MemorySampler } from './memory.js';
+import { cpuMsOf, MemorySampler } from './memory.js';
 import { summariseProfile } from './profile.js';
 import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand } from './slack.js';
 import { mb, ms, percentile, perSecond, seconds, table } from './stats.js';
@@ -183,18 +183,24 @@ async function main(): Promise<void> {
       await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
       const sampler = new MemorySampler(worker.pid);
       receiver.reset();
+      const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage() };
       const status = await postStatus(web.url!, seeded.serviceToken, `fan-out of ${n} #bench`);
       const t201 = performance.now();
       if (status !== 201) throw new Error(`POST /api/v1/statuses answered ${status}`);
       const ok = await waitForDeliveries(receiver, n, Math.max(120_000, n * 10));
       const elapsed = (ok ? receiver.lastAt : performance.now()) - t201;
       const peakRss = sampler.stop();
+      const workerCpu = (cpuMsOf(worker.pid) - cpu0.worker) / elapsed;
+      const hereUsage = process.cpuUsage(cpu0.here);
+      const receiverCpu = (hereUsage.user + hereUsage.system) / 1000 / elapsed;
       await stop(worker);
       worker = null;
       const r: FanOutResult = { n, ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, rawPeakRss: raw.maxRss, timedOut: !ok };
       if (PROFILE) r.profile = summariseProfile(profileDir);
       fanOuts.push(r);
       say(`  pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}`);
+      // Cores busy while it ran: the worker, and this process (the receivers and the wait loop).
+      say(`  cores busy: worker ${workerCpu.toFixed(2)}, receivers ${receiverCpu.toFixed(2)}; worker CPU per delivery ${((workerCpu * elapsed * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us`);
       if (r.profile) say(r.profile.replace(/^/gm, '    '));
     }
 

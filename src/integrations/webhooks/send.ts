@@ -1,6 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
+import { Pool } from 'undici';
 import { bareHost, DestinationRefused, resolveAndCheck, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
 import { signWebhook } from './sign.js';
 
@@ -26,37 +25,31 @@ export type WebhookResponse =
   /** Not sent: the host resolves to an address we may not call. */
   | { kind: 'refused'; reason: string };
 
-/** A `lookup` that only ever returns the address we already checked (no second DNS answer). */
-function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
-  return ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
-    // With autoSelectFamily (the default on Node 20) net asks for `all` addresses.
-    if (opts?.all) cb(null, [{ address: pinned.address, family: pinned.family }]);
-    else cb(null, pinned.address, pinned.family);
-  }) as unknown as LookupFunction;
-}
-
 /**
- * Keep-alive connections, one pool per checked address and host name: a socket is only ever reused for
- * the address the guard approved for that name (and the name still goes in Host and TLS SNI). A new
- * connection per send was a quarter of a fan-out's cost in the benchmark. Idle sockets are unref'd
- * (they never hold a draining process) and closed after 4 s, before the 5 s after which Node servers
- * drop an idle connection, so a reused socket is rarely one the receiver is closing.
+ * Keep-alive connection pools (undici), one per checked address and host name: the pool's origin is
+ * the address the guard approved, so a socket only ever goes there, while the name still goes in
+ * Host and in TLS SNI and the certificate check. undici costs about two thirds of node:http's CPU per
+ * request, and webhook sends are most of a fan-out's work (docs/benchmarks.md). Idle sockets are
+ * unref'd (they never hold a draining process) and closed after 4 s, before the 5 s after which Node
+ * servers drop an idle connection, so a reused socket is rarely one the receiver is closing.
  */
-const pools = new Map<string, http.Agent>();
+const pools = new Map<string, Pool>();
 const MAX_POOLS = 1000;
-function agentFor(url: URL, pinned: ResolvedAddress): http.Agent {
-  const key = `${url.protocol}//${pinned.address}:${url.port}/${url.hostname}`;
-  let agent = pools.get(key);
-  if (!agent) {
+function poolFor(url: URL, pinned: ResolvedAddress): Pool {
+  const host = pinned.family === 6 ? `[${pinned.address}]` : pinned.address;
+  const origin = `${url.protocol}//${host}${url.port ? `:${url.port}` : ''}`;
+  const key = `${origin}/${url.hostname}`;
+  let pool = pools.get(key);
+  if (!pool) {
     if (pools.size >= MAX_POOLS) {
-      for (const a of pools.values()) a.destroy();
+      for (const p of pools.values()) void p.destroy().catch(() => undefined);
       pools.clear();
     }
-    const opts = { keepAlive: true, maxSockets: 32, maxFreeSockets: 32, timeout: 4000, scheduling: 'lifo' as const };
-    agent = url.protocol === 'https:' ? new https.Agent(opts) : new http.Agent(opts);
-    pools.set(key, agent);
+    const servername = url.protocol === 'https:' && isIP(bareHost(url)) === 0 ? bareHost(url) : undefined;
+    pool = new Pool(origin, { connections: 32, keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, ...(servername ? { connect: { servername } } : {}) });
+    pools.set(key, pool);
   }
-  return agent;
+  return pool;
 }
 
 /** POSTs one signed event. Resolves and checks the host on every call (DNS may have changed). */
@@ -70,41 +63,38 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse>
     throw err;
   }
   const headers = {
+    host: url.host,
     'content-type': 'application/json',
     'user-agent': 'Twitterprise-Webhooks/1',
     ...signWebhook(req.secret, req.id, (req.now ?? (() => new Date()))(), req.body),
   };
-  const client = url.protocol === 'https:' ? https : http;
-  return new Promise<WebhookResponse>((resolve) => {
-    let settled = false;
-    const finish = (r: WebhookResponse) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(r);
-    };
-    const request = client.request(
-      {
-        method: 'POST',
-        host: bareHost(url),
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        headers: { ...headers, 'content-length': Buffer.byteLength(req.body) },
-        // `host` stays the name (Host header, TLS SNI and certificate check); the socket goes to the pinned address.
-        lookup: pinnedLookup(address),
-        agent: agentFor(url, address),
-      },
-      (res) => {
-        const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
-        // The body does not matter; drain it so the socket closes.
-        res.resume();
-        finish({ kind: 'answered', status: res.statusCode ?? 0, ...(location ? { location } : {}) });
-      },
-    );
-    const timer = setTimeout(() => {
-      request.destroy(new Error(`no answer within ${req.timeoutMs} ms`));
-    }, req.timeoutMs);
-    request.on('error', (err) => finish({ kind: 'no_answer', error: err.message || String(err) }));
-    request.end(req.body);
-  });
+  try {
+    // undici's request never follows redirects: a 3xx is the answer. Its own timers bound the wait for
+    // the answer's head and body (an AbortController per request was 3% of a fan-out's CPU).
+    const res = await poolFor(url, address).request({
+      method: 'POST',
+      path: `${url.pathname}${url.search}`,
+      headers,
+      body: req.body,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+    const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
+    // The body does not matter; drain it so the connection can be reused.
+    await res.body.dump().catch(() => undefined);
+    return { kind: 'answered', status: res.statusCode, ...(location ? { location } : {}) };
+  } catch (err) {
+    return { kind: 'no_answer', error: describeError(err, req.timeoutMs) };
+  }
+}
+
+/** A sentence for a failed send; undici reports a dropped connection as UND_ERR_SOCKET ("other side closed"). */
+function describeError(err: unknown, timeoutMs: number): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause instanceof Error ? (err.cause as Error & { code?: string }) : null;
+  const code = (err as { code?: string }).code ?? cause?.code;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return `no answer within ${timeoutMs} ms`;
+  if (code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') return 'connection reset or closed before an answer (ECONNRESET)';
+  if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  return code && !err.message.includes(code) ? `${err.message} (${code})` : err.message || String(err);
 }
