@@ -10,7 +10,7 @@
  *   BENCH_CONCURRENCY=32            WORKER_CONCURRENCY of the worker and of the raw BullMQ run
  *   BENCH_PROFILE=1                 run the fan-out worker under --cpu-prof and summarise the top frames
  *   BENCH_LOG_LEVEL=warn            LOG_LEVEL of the app processes
- *   BENCH_WORKER_NODE_ARGS=...      extra node flags for the worker, e.g. --max-old-space-size=128
+ *   BENCH_WORKER_NODE_ARGS=...      node flags for the worker (default: the Procfile's; '' for none)
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -39,7 +39,7 @@ const E2E_POSTS = Number(process.env.BENCH_E2E_POSTS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
-const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=128 --max-semi-space-size=16').split(/\s+/).filter(Boolean);
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
 const say = (s: string) => process.stdout.write(`${s}\n`);

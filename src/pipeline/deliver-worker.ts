@@ -1,5 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import pLimit from 'p-limit';
 import type { Redis } from 'ioredis';
 import type { AppContext } from '../app/context.js';
@@ -51,7 +52,7 @@ export const toRecord = (d: DeliveryRow): DeliveryRecord => ({
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
 
-type Set = Partial<typeof deliveries.$inferInsert>;
+type Set = PgUpdateSetSource<typeof deliveries>;
 
 /**
  * Records every outcome but a retry on the delivery's row (and asks for a release job for a hold).
@@ -59,7 +60,9 @@ type Set = Partial<typeof deliveries.$inferInsert>;
  */
 async function settle(deps: DeliverDeps, d: DeliveryRow, outcome: DeliveryOutcome, at: Date): Promise<string | null> {
   const { db } = deps.ctx;
-  const attempts = d.attempts + 1;
+  // Counted in SQL: a delivery handed from its batch to a job of its own may be attempted there before
+  // the batch has written its own outcome.
+  const attempts = sql`${deliveries.attempts} + 1`;
   const set = (s: Set) => db.update(deliveries).set({ updatedAt: at, ...s }).where(eq(deliveries.id, d.id));
   const count = (state: string) => deps.metrics?.deliveries.inc({ route: d.route, state });
   switch (outcome.kind) {
@@ -91,10 +94,14 @@ async function settle(deps: DeliverDeps, d: DeliveryRow, outcome: DeliveryOutcom
   }
 }
 
-/** Marks a delivery `retrying` (its error kept) or, when it has no attempt left, `failed`. */
-async function markRetry(deps: DeliverDeps, d: DeliveryRow, error: string, at: Date, last: boolean): Promise<string> {
+/**
+ * Marks a delivery `retrying` (its error kept) or, when it has no attempt left, `failed`. `fromBatch`:
+ * only while the row still says `queued`; the job it was just handed to may already have moved it on.
+ */
+async function markRetry(deps: DeliverDeps, d: DeliveryRow, error: string, at: Date, last: boolean, fromBatch = false): Promise<string> {
   const state = last ? 'failed' : 'retrying';
-  await deps.ctx.db.update(deliveries).set({ updatedAt: at, state, lastError: error, attempts: d.attempts + 1 }).where(eq(deliveries.id, d.id));
+  const where = fromBatch ? and(eq(deliveries.id, d.id), eq(deliveries.state, 'queued')) : eq(deliveries.id, d.id);
+  await deps.ctx.db.update(deliveries).set({ updatedAt: at, state, lastError: error, attempts: sql`${deliveries.attempts} + 1` }).where(where);
   deps.metrics?.deliveries.inc({ route: d.route, state });
   if (last) deps.ctx.log.warn({ deliveryId: d.id, route: d.route, error, attempts: d.attempts + 1 }, 'delivery failed after its last attempt');
   return state;
@@ -202,7 +209,7 @@ export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatc
       { deliveryId: d.id, route: d.route, attemptsBefore: throttled ? 0 : 1, ...(throttled ? { throttled: 1 } : {}) },
       throttled ? outcome.retryAfterMs! : channel.backoffMs(1),
     );
-    tally(await markRetry(deps, d, outcome.error, at, false));
+    tally(await markRetry(deps, d, outcome.error, at, false, true));
   }
   if (plainlySent.length) {
     await db

@@ -141,6 +141,27 @@ describe('outcomes', () => {
     expect(d.attempts).toBe(8);
   });
 
+  it('in a batch, throttled DMs leave it for jobs of their own and still use up no attempts', async () => {
+    const svc = await addService(ctx, 'crowd-src');
+    const people = [];
+    for (const h of ['crowd-a', 'crowd-b', 'crowd-c']) {
+      const p = await addPerson(ctx, h);
+      await addIdentity(ctx, p.id, 'slack', `U-${h}`);
+      await addFollow(ctx, { subscriberKind: 'person', subscriberId: p.id, target: svc.id });
+      people.push(p);
+    }
+    // Seven 429s, more than the DM route's five attempts, shared by whichever sends come first.
+    slack.answer(...Array.from({ length: 7 }, () => ({ kind: 'retry' as const, error: 'ratelimited', retryAfterMs: 10 })));
+    const s = await post(ctx, svc.id, 'to three people at once');
+    const ds = await Promise.all(people.map((p) => settled(s.id, p.id)));
+    expect(ds.map((d) => d.state)).toEqual(['sent', 'sent', 'sent']);
+    expect(slack.calls).toHaveLength(10);
+    expect(ds.reduce((n, d) => n + d.attempts, 0)).toBe(10);
+    // Each DM landed once and its message reference was kept (to retract it later).
+    expect(statusMessages(slack)).toHaveLength(3);
+    expect(ds.every((d) => d.refs.length === 1)).toBe(true);
+  });
+
   it('retries with backoff and fails after the last attempt', async () => {
     const { svc, p } = await oneFollower('flaky');
     slack.answer(...Array.from({ length: 5 }, () => ({ kind: 'retry' as const, error: 'service_unavailable' })));
