@@ -14,20 +14,40 @@ export function jsonRows<T extends PgTable>(table: T, rows: readonly T['$inferIn
  * not the column's default, so plain defaults are filled in here; SQL defaults such as now() must be given).
  */
 function asJsonRows<T extends PgTable>(table: T, rows: readonly T['$inferInsert'][]): string {
-  const columns = Object.entries(getTableColumns(table)) as [string, Column][];
+  const columns = columnsOf(table);
   return JSON.stringify(
     rows.map((row) => {
       const out: Record<string, unknown> = {};
-      for (const [key, col] of columns) {
+      for (const [key, name, fallback] of columns) {
         const value = (row as Record<string, unknown>)[key];
-        out[col.name] = value !== undefined ? value : col.hasDefault && col.default !== undefined && !is(col.default, SQL) ? col.default : null;
+        out[name] = value !== undefined ? value : fallback;
       }
       return out;
     }),
   );
 }
 
+/** Per table, once: [property, column name, value when the row leaves it out]. */
+const columnCache = new WeakMap<PgTable, [string, string, unknown][]>();
+function columnsOf(table: PgTable): [string, string, unknown][] {
+  let list = columnCache.get(table);
+  if (!list) {
+    list = (Object.entries(getTableColumns(table)) as [string, Column][]).map(([key, col]) => [
+      key,
+      col.name,
+      col.hasDefault && col.default !== undefined && !is(col.default, SQL) ? col.default : null,
+    ]);
+    columnCache.set(table, list);
+  }
+  return list;
+}
+
 /** `column in (...)` with the list as one JSON parameter, for lists of hundreds of values. */
 export function inJsonList(column: Column, values: readonly string[]): SQL {
   return sql`${column} in (select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+}
+
+/** inJsonList for a prepared statement: the JSON list is the placeholder `name` (pass JSON.stringify(list)). */
+export function inJsonPlaceholder(column: Column, name: string): SQL {
+  return sql`${column} in (select jsonb_array_elements_text(${sql.placeholder(name)}::jsonb))`;
 }

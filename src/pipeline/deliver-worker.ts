@@ -4,27 +4,54 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import pLimit from 'p-limit';
 import type { Redis } from 'ioredis';
 import type { AppContext } from '../app/context.js';
-import type { Db } from '../db/client.js';
-import { inJsonList } from '../db/json-params.js';
+import { inJsonPlaceholder } from '../db/json-params.js';
+import { preparedFor } from '../db/prepared.js';
 import { deliveries } from '../db/schema.js';
 import type { Channel, ChannelRegistry, DeliveryOutcome, DeliveryRecord, Limit } from './channel.js';
 import { batchBackoffMs, type Enqueuer } from './enqueue.js';
 import type { PipelineMetrics } from './metrics.js';
 import { deliverBatchJob, deliverJob, QUEUE, type DeliverBatchJob, type DeliverJob } from './queues.js';
 
-type DeliveryRow = typeof deliveries.$inferSelect;
+/** The columns an attempt reads (whole rows, for a batch of 100, showed in the profile). */
+const attemptColumns = {
+  id: deliveries.id,
+  event: deliveries.event,
+  statusId: deliveries.statusId,
+  subscriberKind: deliveries.subscriberKind,
+  subscriberId: deliveries.subscriberId,
+  route: deliveries.route,
+  followId: deliveries.followId,
+  state: deliveries.state,
+  attempts: deliveries.attempts,
+  payload: deliveries.payload,
+  refs: deliveries.refs,
+  holdUntil: deliveries.holdUntil,
+  createdAt: deliveries.createdAt,
+};
+type DeliveryRow = { [K in keyof typeof attemptColumns]: (typeof deliveries.$inferSelect)[K] };
 
 /**
- * The lookup every deliver job starts with, built once per database handle: building it with the query
- * builder on every job was a seventh of the worker's CPU in the fan-out benchmark (docs/benchmarks.md).
+ * The lookups every deliver job starts with, prepared once per database handle: building them with the
+ * query builder on every job was a seventh of the worker's CPU in the fan-out benchmark (docs/benchmarks.md).
  */
-const prepareDeliveryById = (db: Db) => db.select().from(deliveries).where(eq(deliveries.id, sql.placeholder('id'))).limit(1).prepare('tp_delivery_by_id');
-const deliveryByIdQueries = new WeakMap<Db, ReturnType<typeof prepareDeliveryById>>();
-function deliveryById(db: Db, id: string): Promise<DeliveryRow[]> {
-  let q = deliveryByIdQueries.get(db);
-  if (!q) deliveryByIdQueries.set(db, (q = prepareDeliveryById(db)));
-  return q.execute({ id });
-}
+const deliveryById = preparedFor((db) => db.select(attemptColumns).from(deliveries).where(eq(deliveries.id, sql.placeholder('id'))).limit(1).prepare('tp_delivery_by_id'));
+const deliveriesByIds = preparedFor((db) => db.select(attemptColumns).from(deliveries).where(inJsonPlaceholder(deliveries.id, 'ids')).prepare('tp_deliveries_by_ids'));
+const markSent = preparedFor((db) =>
+  db
+    .update(deliveries)
+    .set({
+      state: 'sent',
+      refs: [],
+      sentAt: sql`${sql.placeholder('at')}::timestamptz`,
+      updatedAt: sql`${sql.placeholder('at')}::timestamptz`,
+      attempts: sql`${deliveries.attempts} + 1`,
+      lastError: null,
+      reason: null,
+      holdUntil: null,
+    })
+    .where(inJsonPlaceholder(deliveries.id, 'ids'))
+    .prepare('tp_deliveries_sent'),
+);
 
 export interface DeliverDeps {
   ctx: Pick<AppContext, 'db' | 'clock' | 'log'>;
@@ -126,7 +153,7 @@ const due = (d: DeliveryRow, now: Date) => d.state === 'queued' && !(d.holdUntil
  */
 export async function processDelivery(deps: DeliverDeps, job: Job<DeliverJob>, token?: string): Promise<string> {
   const data = deliverJob.parse(job.data);
-  const [d] = await deliveryById(deps.ctx.db, data.deliveryId);
+  const [d] = await deliveryById(deps.ctx.db).execute({ id: data.deliveryId });
   if (!d) return 'gone';
   if (d.state === 'sent' || d.state === 'skipped' || d.state === 'failed') return d.state;
   if (d.state === 'queued' && !due(d, deps.ctx.clock.now())) return 'held';
@@ -175,7 +202,7 @@ export interface BatchResult {
 export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatchJob>): Promise<BatchResult> {
   const data = deliverBatchJob.parse(job.data);
   const { db, clock } = deps.ctx;
-  const rows = await db.select().from(deliveries).where(inJsonList(deliveries.id, data.deliveryIds));
+  const rows = await deliveriesByIds(db).execute({ ids: JSON.stringify(data.deliveryIds) });
   const now = clock.now();
   const todo = rows.filter((d) => due(d, now));
   const result: BatchResult = { attempted: todo.length, states: {} };
@@ -212,10 +239,7 @@ export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatc
     tally(await markRetry(deps, d, outcome.error, at, false, true));
   }
   if (plainlySent.length) {
-    await db
-      .update(deliveries)
-      .set({ state: 'sent', refs: [], sentAt: at, updatedAt: at, attempts: sql`${deliveries.attempts} + 1`, lastError: null, reason: null, holdUntil: null })
-      .where(inJsonList(deliveries.id, plainlySent));
+    await markSent(db).execute({ ids: JSON.stringify(plainlySent), at: at.toISOString() });
     deps.metrics?.deliveries.inc({ route: data.route, state: 'sent' }, plainlySent.length);
     result.states.sent = (result.states.sent ?? 0) + plainlySent.length;
   }

@@ -58,7 +58,11 @@ export function createEnqueuer(queues: Pick<Queues, 'deliver' | 'deliverBatch' |
         return;
       }
       const byRoute = new Map<Route, DeliveryToEnqueue[]>();
-      for (const d of sendable) byRoute.set(d.route, [...(byRoute.get(d.route) ?? []), d]);
+      for (const d of sendable) {
+        const list = byRoute.get(d.route);
+        if (list) list.push(d);
+        else byRoute.set(d.route, [d]);
+      }
       const singles: ReturnType<typeof single>[] = [];
       const batches: { name: Route; data: { route: Route; deliveryIds: string[] }; opts: JobsOptions }[] = [];
       for (const [route, list] of byRoute) {

@@ -71,7 +71,7 @@ export async function writeDeliveries(
   // One JSON parameter instead of a dozen per row: building and sending 12,000 bound parameters for a
   // page of 1,000 was most of a fan-out's time (docs/benchmarks.md).
   const insert = db.insert(deliveries).select(jsonRows(deliveries, values));
-  const returning = { id: deliveries.id, state: deliveries.state };
+  const returning = { id: deliveries.id, route: deliveries.route, state: deliveries.state, holdUntil: deliveries.holdUntil, followId: deliveries.followId };
   const written = opts.upgradeSkipped
     ? await insert
         .onConflictDoUpdate({
@@ -90,10 +90,14 @@ export async function writeDeliveries(
   // these keys is listed, done or not, so that a re-run makes the same batches with the same job ids:
   // adding a batch whose job still exists changes nothing. With `followIds`, only the deliveries these
   // follows reached: a subscriber an earlier page (another follow) reached stays in that page's batch.
-  const found = await db
-    .select({ id: deliveries.id, route: deliveries.route, state: deliveries.state, holdUntil: deliveries.holdUntil, followId: deliveries.followId })
-    .from(deliveries)
-    .where(inJsonList(deliveries.dedupeKey, values.map((v) => v.dedupeKey)));
+  // When every key was written (new, or upgraded), the statement's answer is the whole list; otherwise read it.
+  const found =
+    written.length === values.length
+      ? written
+      : await db
+          .select(returning)
+          .from(deliveries)
+          .where(inJsonList(deliveries.dedupeKey, values.map((v) => v.dedupeKey)));
   const mine = opts.followIds ? found.filter((d) => d.followId !== null && opts.followIds!.has(d.followId)) : found;
   await enqueue.deliver(mine.map((d) => ({ id: d.id, route: d.route, pending: d.state === 'queued' && d.holdUntil === null })));
   return { queued: written.filter((w) => w.state === 'queued').length, skipped: written.filter((w) => w.state === 'skipped').length };

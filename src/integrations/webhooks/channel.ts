@@ -4,13 +4,24 @@ import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
 import { statusUrl, toStatusView } from '../../app/status-view.js';
 import type { Db } from '../../db/client.js';
-import { inJsonList } from '../../db/json-params.js';
+import { inJsonPlaceholder } from '../../db/json-params.js';
+import { preparedFor } from '../../db/prepared.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
 import type { LookupFn } from './ssrf-guard.js';
 
-type WebhookRow = typeof webhooks.$inferSelect;
+/** The endpoint columns a send needs (reading whole rows for a batch of 100 showed in the profile). */
+const endpointColumns = {
+  id: webhooks.id,
+  ownerId: webhooks.ownerId,
+  url: webhooks.url,
+  secret: webhooks.secret,
+  description: webhooks.description,
+  enabled: webhooks.enabled,
+  failingSince: webhooks.failingSince,
+};
+type WebhookRow = { [K in keyof typeof endpointColumns]: (typeof webhooks.$inferSelect)[K] };
 type StatusRow = { s: typeof statuses.$inferSelect; src: typeof sources.$inferSelect };
 
 /** An endpoint whose deliveries all failed for this long is disabled (SPEC section 4). */
@@ -42,14 +53,17 @@ interface Shared {
   createdData: Map<string, string>;
 }
 
+const endpointsByIds = preparedFor((db) => db.select(endpointColumns).from(webhooks).where(inJsonPlaceholder(webhooks.id, 'ids')).prepare('tp_webhooks_by_ids'));
+const statusesByIds = preparedFor((db) =>
+  db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonPlaceholder(statuses.id, 'ids')).prepare('tp_statuses_by_ids'),
+);
+
 async function loadShared(db: Db, ds: readonly DeliveryRecord[]): Promise<Shared> {
   const hookIds = [...new Set(ds.map((d) => d.subscriberId))];
   const statusIds = [...new Set(ds.flatMap((d) => (d.statusId ? [d.statusId] : [])))];
   const [hookRows, statusRows] = await Promise.all([
-    db.select().from(webhooks).where(inJsonList(webhooks.id, hookIds)),
-    statusIds.length
-      ? db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonList(statuses.id, statusIds))
-      : Promise.resolve([]),
+    endpointsByIds(db).execute({ ids: JSON.stringify(hookIds) }),
+    statusIds.length ? statusesByIds(db).execute({ ids: JSON.stringify(statusIds) }) : Promise.resolve([]),
   ]);
   return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.s.id, r])), createdData: new Map() };
 }

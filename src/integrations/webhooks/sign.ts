@@ -17,10 +17,21 @@ export interface SignedHeaders {
  * receiver verifies the exact bytes we post. `id` is the delivery id: the same on every retry.
  */
 export function signWebhook(secret: string, id: string, at: Date, body: string): SignedHeaders {
-  const signature = new Webhook(secret).sign(id, at, body);
+  const signature = signerFor(secret).sign(id, at, body);
   return {
     'webhook-id': id,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
     'webhook-signature': signature,
   };
+}
+
+/** One signer per secret (its key decoded once): a fan-out signs thousands of sends with few secrets each. */
+const signers = new Map<string, Webhook>();
+function signerFor(secret: string): Webhook {
+  let w = signers.get(secret);
+  if (!w) {
+    if (signers.size >= 1000) signers.clear();
+    signers.set(secret, (w = new Webhook(secret)));
+  }
+  return w;
 }
