@@ -7,6 +7,7 @@
  *   BENCH_SIZES=1000,10000,100000   followers per fan-out run
  *   BENCH_INGEST_SECONDS=10         ingest duration; BENCH_INGEST_CLIENTS=32 concurrent clients
  *   BENCH_E2E_POSTS=200             light-load posts, one at a time
+ *   BENCH_WARMUP=500                untimed deliveries (and raw jobs) before each timed run; 0 for a cold worker
  *   BENCH_CONCURRENCY=32            WORKER_CONCURRENCY of the worker and of the raw BullMQ run
  *   BENCH_PROFILE=1                 run the fan-out worker under --cpu-prof and summarise the top frames
  *   BENCH_LOG_LEVEL=warn            LOG_LEVEL of the app processes
@@ -37,6 +38,8 @@ const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
 const INGEST_CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 32);
 const E2E_POSTS = Number(process.env.BENCH_E2E_POSTS ?? 200);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+/** Untimed deliveries (and raw jobs) first, so both are measured warm, as a running worker is. */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=128 --max-semi-space-size=16').split(/\s+/).filter(Boolean);
@@ -76,7 +79,7 @@ function runRaw(n: number, prefix: string): Promise<{ ms: number; maxRss: number
   return new Promise((resolve, reject) => {
     const child = track(spawn(process.execPath, ['--import', 'tsx', 'bench/raw-bullmq.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', N: String(n), CONCURRENCY: String(CONCURRENCY), PREFIX: prefix, REDIS_URL, TIMEOUT_MS: String(Math.max(60_000, n * 5)) },
+      env: { PATH: process.env.PATH ?? '', N: String(n), WARMUP: String(WARMUP), CONCURRENCY: String(CONCURRENCY), PREFIX: prefix, REDIS_URL, TIMEOUT_MS: String(Math.max(60_000, n * 5)) },
       stdio: ['ignore', 'pipe', 'inherit'],
     }));
     let out = '';
@@ -168,7 +171,9 @@ async function main(): Promise<void> {
     web = track(await startApp('web', env, { readyTimeoutMs: 60_000, nodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${webProfileDir}`] : [] }));
     const workerEnv = { ...env, PORT: '0' };
 
-    // 1. Fan-out, beside the raw BullMQ ceiling.
+    // 1. Fan-out, beside the raw BullMQ ceiling. Each fresh worker first delivers one untimed status to
+    // WARMUP other endpoints (compiling its code, opening its connections), as a running worker has.
+    const warm = WARMUP > 0 ? await seedWebhookFollowers(db.db, { handle: 'warmup', n: WARMUP, urlOf: (i) => receiver!.url(10_000_000 + i), secret: SECRET }) : null;
     for (const n of SIZES) {
       say(`\nfan-out to ${n.toLocaleString('en')} webhook followers: seeding...`);
       const seeded = await seedWebhookFollowers(db.db, { handle: `fan${n}`, n, urlOf: (i) => receiver!.url(i), secret: SECRET });
@@ -182,6 +187,11 @@ async function main(): Promise<void> {
       worker = track(await startApp('worker', workerEnv, { nodeArgs: [...WORKER_NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] }));
       await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
       const sampler = new MemorySampler(worker.pid);
+      if (warm) {
+        receiver.reset();
+        if ((await postStatus(web.url!, warm.serviceToken, `warm-up before ${n} #bench`)) !== 201) throw new Error('the warm-up post failed');
+        if (!(await waitForDeliveries(receiver, WARMUP, 60_000))) throw new Error('the warm-up deliveries did not all arrive');
+      }
       receiver.reset();
       const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage() };
       const status = await postStatus(web.url!, seeded.serviceToken, `fan-out of ${n} #bench`);
