@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Resident memory of a Linux process from /proc: current (VmRSS) and peak (VmHWM), in bytes. */
 export function memoryOf(pid: number): { rss: number; peak: number } | null {
@@ -21,6 +21,22 @@ export function cpuMsOf(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU time (ms) used so far by every process whose command name is one of `names` (postgres, redis-server). */
+export function cpuMsOfCommands(names: readonly string[]): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (names.includes(comm)) total += cpuMsOf(Number(entry)) || 0;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
 }
 
 /**

@@ -27,7 +27,7 @@ import { startApp, waitForWorkers, type AppProcess } from '../test/faults/proces
 import { seedWebhookFollowers } from '../test/faults/seed.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
 import { request } from './http-client.js';
-import { cpuMsOf, MemorySampler } from './memory.js';
+import { cpuMsOf, cpuMsOfCommands, MemorySampler } from './memory.js';
 import { summariseProfile } from './profile.js';
 import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand } from './slack.js';
 import { mb, ms, percentile, perSecond, seconds, table } from './stats.js';
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
         if (!(await waitForDeliveries(receiver, WARMUP, 60_000))) throw new Error('the warm-up deliveries did not all arrive');
       }
       receiver.reset();
-      const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage() };
+      const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage(), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']) };
       const status = await postStatus(web.url!, seeded.serviceToken, `fan-out of ${n} #bench`);
       const t201 = performance.now();
       if (status !== 201) throw new Error(`POST /api/v1/statuses answered ${status}`);
@@ -203,6 +203,8 @@ async function main(): Promise<void> {
       const workerCpu = (cpuMsOf(worker.pid) - cpu0.worker) / elapsed;
       const hereUsage = process.cpuUsage(cpu0.here);
       const receiverCpu = (hereUsage.user + hereUsage.system) / 1000 / elapsed;
+      const pgCpu = (cpuMsOfCommands(['postgres']) - cpu0.pg) / elapsed;
+      const redisCpu = (cpuMsOfCommands(['redis-server']) - cpu0.redis) / elapsed;
       await stop(worker);
       worker = null;
       const r: FanOutResult = { n, ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, rawPeakRss: raw.maxRss, timedOut: !ok };
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
       fanOuts.push(r);
       say(`  pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}`);
       // Cores busy while it ran: the worker, and this process (the receivers and the wait loop).
-      say(`  cores busy: worker ${workerCpu.toFixed(2)}, receivers ${receiverCpu.toFixed(2)}; worker CPU per delivery ${((workerCpu * elapsed * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us`);
+      say(`  cores busy: worker ${workerCpu.toFixed(2)}, receivers ${receiverCpu.toFixed(2)}, PostgreSQL ${pgCpu.toFixed(2)}, Redis ${redisCpu.toFixed(2)}; worker CPU per delivery ${((workerCpu * elapsed * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us`);
       if (r.profile) say(r.profile.replace(/^/gm, '    '));
     }
 

@@ -242,7 +242,6 @@ export const deliveries = pgTable(
     uniqueIndex('deliveries_dedupe_uq').on(t.dedupeKey),
     index('deliveries_subscriber_idx').on(t.subscriberKind, t.subscriberId, t.id),
     index('deliveries_status_idx').on(t.statusId),
-    index('deliveries_waiting_idx').on(t.route, t.state).where(sql`state = 'queued'`),
   ],
 );
 
