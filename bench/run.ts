@@ -211,6 +211,7 @@ async function main(): Promise<void> {
       if (PROFILE) r.profile = summariseProfile(profileDir);
       fanOuts.push(r);
       say(`  pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}`);
+      say(`  first delivery ${ms(receiver.firstAt - t201)} after the 201`);
       // Cores busy while it ran: the worker, and this process (the receivers and the wait loop).
       say(`  cores busy: worker ${workerCpu.toFixed(2)}, receivers ${receiverCpu.toFixed(2)}, PostgreSQL ${pgCpu.toFixed(2)}, Redis ${redisCpu.toFixed(2)}; worker CPU per delivery ${((workerCpu * elapsed * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us`);
       if (r.profile) say(r.profile.replace(/^/gm, '    '));
