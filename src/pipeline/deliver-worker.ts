@@ -281,6 +281,9 @@ export function createDeliverBatchWorker(opts: DeliverWorkerOptions & { enqueue:
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: BATCHES_AT_ONCE,
+    // A batch whose worker died is handed out again; BullMQ's default fails it after one such stall,
+    // which would leave its deliveries queued with no job. Five stalls mean a batch that kills workers.
+    maxStalledCount: 5,
     settings: { backoffStrategy: batchBackoffMs },
   });
   worker.on('error', (err) => log.error({ err }, 'deliver batch worker error'));
