@@ -72,7 +72,7 @@ async function post(key: string): Promise<Answer> {
   const first = await postOnce(key);
   if (first.status !== 0) return first;
   const alive = web.proc.exitCode === null && web.proc.signalCode === null;
-  console.log(`POST ${key}: no HTTP answer (${first.body?.detail}); the web process is ${alive ? 'running' : 'gone'}; sending it again`);
+  console.log(`POST ${key}: no HTTP answer (${first.body?.detail}); the web process is ${alive ? 'running' : 'gone'}; sending it again. Its last lines:\n${web.lines.slice(-6).join('\n')}`);
   return postOnce(key);
 }
 
@@ -89,7 +89,8 @@ async function postOnce(key: string): Promise<Answer> {
     if (r.status === 201 && body?.id) accepted.set(key, body.id);
     return { status: r.status, contentType: r.headers.get('content-type') ?? '', body };
   } catch (e) {
-    return { status: 0, contentType: '', body: { detail: String(e) } };
+    const cause = e instanceof Error && e.cause ? `: ${String(e.cause)}` : '';
+    return { status: 0, contentType: '', body: { detail: `${String(e)}${cause}` } };
   }
 }
 
