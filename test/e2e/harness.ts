@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config.js';
 import { startApp, type RunningApp, type StartOptions } from '../../src/main.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
+import { waitUntil } from '../helpers/wait.js';
 
 export const ADMIN = 'e2e-admin-token-0123456789';
 
@@ -62,16 +63,8 @@ export async function startE2E(env: Record<string, string> = {}, opts: Partial<P
   };
 }
 
-/** Polls until `probe` returns something truthy, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Polls until `probe` returns something truthy (10 s). */
+export const eventually = waitUntil;
 
 /** An admin-made person with an API token. */
 export async function person(e: E2E, handle: string): Promise<{ handle: string; token: string }> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitUntil } from '../helpers/wait.js';
 
 /**
  * A fake Bot Framework Connector (the REST service behind `activity.serviceUrl`) on 127.0.0.1.
@@ -121,14 +122,8 @@ export class FakeBotConnector {
   }
 
   /** Polls until `pick` returns something truthy; fails after `timeoutMs`. */
-  async waitFor<T>(pick: () => T | undefined | null | false, timeoutMs = 5_000, what = 'a connector call'): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = pick();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  waitFor<T>(pick: () => T | undefined | null | false, timeoutMs = 5_000, what = 'a connector call'): Promise<NonNullable<T>> {
+    return waitUntil(pick, what, timeoutMs);
   }
 
   reset(): void {

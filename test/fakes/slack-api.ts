@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitUntil } from '../helpers/wait.js';
 
 /** One request the fake received: a Web API method call or a post to a response_url. */
 export interface SlackCall {
@@ -116,14 +117,8 @@ export class FakeSlackApi {
   }
 
   /** Polls until `pick` returns something, or throws after `timeoutMs`. */
-  async waitFor<T>(pick: () => T | undefined | null | false, timeoutMs = 5000, what = 'a Slack call'): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = pick();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+  waitFor<T>(pick: () => T | undefined | null | false, timeoutMs = 5000, what = 'a Slack call'): Promise<NonNullable<T>> {
+    return waitUntil(pick, what, { timeoutMs, everyMs: 10 });
   }
 
   waitForCall(method: string, match: (c: SlackCall) => boolean = () => true, timeoutMs = 5000): Promise<SlackCall> {

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { waitUntil } from '../helpers/wait.js';
 
 export interface ReceivedMail {
   /** SMTP envelope. */
@@ -70,11 +71,7 @@ export async function startFakeSmtp(): Promise<FakeSmtp> {
       failures = n;
     },
     async waitFor(count, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} mail(s) within ${timeoutMs} ms, got ${received.length}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitUntil(() => received.length >= count, `${count} mail(s) (got ${received.length} so far)`, timeoutMs);
       return received;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

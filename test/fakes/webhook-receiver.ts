@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { waitUntil } from '../helpers/wait.js';
 
 /** How one path answers. */
 export type Behaviour =
@@ -79,14 +80,8 @@ export class WebhookReceiver {
     return this.events.filter((e) => e.path === path);
   }
 
-  async waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = probe();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`webhook receiver: timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  waitFor<T>(probe: () => T | undefined | null | false, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+    return waitUntil(probe, `${what} at the webhook receiver`, timeoutMs);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { waitUntil } from '../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -128,20 +129,9 @@ export async function waitForWorkers(redisUrl: string, prefix: string, count = 1
   }
 }
 
-/** Polls `probe` until it is truthy, or throws naming `what` after `timeoutMs`. */
-export async function until<T>(probe: () => Promise<T> | T, timeoutMs: number, what: string, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Polls `probe` every 100 ms until it is truthy; a probe that throws (a dependency still away) is polled again. */
+export function until<T>(probe: () => Promise<T> | T, timeoutMs: number, what: string, everyMs = 100): Promise<NonNullable<T>> {
+  return waitUntil(probe as () => Promise<T | false>, what, { timeoutMs, everyMs, tolerateErrors: true });
 }
 
 /** Stops every process still running (afterAll), SIGKILL after a grace period. */

@@ -7,6 +7,7 @@ import type { ChatPlatform } from '../../src/core/types.js';
 import { channels, deliveries, follows, identities, serviceOwners, sources, webhooks } from '../../src/db/schema.js';
 import { generateWebhookSecret } from '../../src/integrations/webhooks/sign.js';
 import type { ChannelAddress, IdentityAddress, MessageRef, Messenger, SendOutcome } from '../../src/pipeline/messenger.js';
+import { waitUntil as poll, type Maybe } from '../helpers/wait.js';
 
 type SourceInsert = typeof sources.$inferInsert;
 type FollowInsert = typeof follows.$inferInsert;
@@ -85,16 +86,8 @@ export async function getDelivery(ctx: AppContext, id: string) {
   return d!;
 }
 
-/** Polls until `probe` returns something truthy; fails after the deadline. */
-export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Polls until `probe` returns something truthy (15 s: pipelines under a busy suite). */
+export const waitUntil = <T>(probe: () => Promise<Maybe<T>> | Maybe<T>, what: string, timeoutMs = 15_000) => poll(probe, what, timeoutMs);
 
 export interface SentMessage {
   to: IdentityAddress | ChannelAddress;

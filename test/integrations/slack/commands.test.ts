@@ -16,6 +16,7 @@ import {
   TEAM_ID,
   type SlackHarness,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 let fake: FakeSlackApi;
 let t: TestContext;
@@ -41,15 +42,6 @@ afterAll(async () => {
 
 const replyOf = (json: Record<string, unknown> | null) => String(json?.text ?? '');
 
-async function waitUntil<T>(pick: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await pick();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('/tp', () => {
   it('acks with an ephemeral reply, and links the new user through users.info with their email', async () => {

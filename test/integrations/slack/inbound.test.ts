@@ -22,6 +22,7 @@ import {
   TEAM_ID,
   type SlackHarness,
 } from './helpers.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 let fake: FakeSlackApi;
 let t: TestContext;
@@ -54,15 +55,6 @@ async function statusesOf(sourceId: string) {
   return t.database.db.select().from(statuses).where(eq(statuses.sourceId, sourceId));
 }
 
-async function waitUntil<T>(pick: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await pick();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('request verification', () => {
   const challenge = JSON.stringify({ token: 'x', challenge: 'c-123', type: 'url_verification' });
