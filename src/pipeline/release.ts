@@ -1,11 +1,13 @@
-import { and, asc, eq, inArray, isNotNull, lte } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, lte } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { toStatusView } from '../app/status-view.js';
 import type { StatusView } from '../core/messages.js';
+import { inJsonList } from '../db/json-params.js';
 import { deliveries, follows, sources, statuses } from '../db/schema.js';
 import { reachPerson } from './channels/reach-person.js';
 import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
+import { waitingStatusDeliveries } from './waiting.js';
 
 export interface ReleaseDeps {
   ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'log'>;
@@ -32,10 +34,9 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
   const [person] = await db.select().from(sources).where(eq(sources.id, personId)).limit(1);
   const result: ReleaseResult = { released: 0, skipped: 0, outcome: 'nothing' };
   const settle = async (ids: string[], set: Partial<typeof deliveries.$inferInsert>) => {
-    for (let i = 0; i < ids.length; i += 1000) {
-      await db.update(deliveries).set({ updatedAt: now, ...set }).where(inArray(deliveries.id, ids.slice(i, i + 1000)));
-    }
-    if (ids.length && set.state) deps.metrics?.deliveries.inc({ route: 'dm', state: set.state });
+    if (!ids.length) return;
+    await db.update(deliveries).set({ updatedAt: now, ...set }).where(inJsonList(deliveries.id, ids));
+    if (set.state) deps.metrics?.deliveries.inc({ route: 'dm', state: set.state }, ids.length);
   };
 
   for (;;) {
@@ -51,17 +52,7 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
       .innerJoin(statuses, eq(statuses.id, deliveries.statusId))
       .innerJoin(sources, eq(sources.id, statuses.sourceId))
       .leftJoin(follows, eq(follows.id, deliveries.followId))
-      .where(
-        and(
-          eq(deliveries.subscriberKind, 'person'),
-          eq(deliveries.subscriberId, personId),
-          eq(deliveries.route, 'dm'),
-          eq(deliveries.state, 'queued'),
-          eq(deliveries.event, 'status.created'),
-          isNotNull(deliveries.holdUntil),
-          lte(deliveries.holdUntil, now),
-        ),
-      )
+      .where(and(waitingStatusDeliveries(personId, 'dm'), isNotNull(deliveries.holdUntil), lte(deliveries.holdUntil, now)))
       .orderBy(asc(statuses.createdAt), asc(statuses.id))
       .limit(batchSize);
     if (!rows.length) return result;

@@ -272,6 +272,21 @@ describe('quiet hours', () => {
     expect(slack.sent[0]!.message).toMatchObject({ kind: 'summary', title: 'While you were in quiet hours: 1 status' });
   });
 
+  it('counts every released delivery in the metrics, not one per release', async () => {
+    const svc = await addService(ctx, 'counted');
+    const p = await addPerson(ctx, 'counted-person');
+    await addIdentity(ctx, p.id, 'slack', 'U-counted');
+    await addFollow(ctx, { subscriberKind: 'person', subscriberId: p.id, target: svc.id });
+    await ctx.db.update(sources).set({ quietStart: '09:00', quietEnd: '11:00' }).where(eq(sources.id, p.id));
+    const held = [await post(ctx, svc.id, 'one'), await post(ctx, svc.id, 'two'), await post(ctx, svc.id, 'three')];
+    for (const s of held) await waitUntil(async () => !!(await deliveryFor(ctx, s.id, p.id))[0]?.holdUntil, 'the hold');
+    await ctx.db.update(deliveries).set({ holdUntil: new Date('2026-11-23T09:59:00Z') }).where(eq(deliveries.subscriberId, p.id));
+    const counted: Record<string, number> = {};
+    const metrics = { statusesAccepted: { inc: () => {} }, deliveries: { inc: (l: { state: string }, n = 1) => void (counted[l.state] = (counted[l.state] ?? 0) + n) } };
+    expect(await releaseHeld({ ctx, messengers: { slack }, metrics }, p.id)).toMatchObject({ released: 3, outcome: 'sent' });
+    expect(counted).toEqual({ sent: 3 });
+  });
+
   it('moves a quiet-hours DM into the digest when the person asked for that', async () => {
     const svc = await addService(ctx, 'digested');
     const p = await addPerson(ctx, 'digest-sleeper', { quietStart: '09:00', quietEnd: '11:00', quietToDigest: true });

@@ -3,7 +3,9 @@ import type { AppContext } from '../../app/context.js';
 import { toStatusView } from '../../app/status-view.js';
 import type { StatusView } from '../../core/messages.js';
 import type { Tx } from '../../db/client.js';
+import { inJsonList } from '../../db/json-params.js';
 import { deliveries, digestRuns, follows, sources, statuses } from '../../db/schema.js';
+import { waitingStatusDeliveries } from '../../pipeline/waiting.js';
 import { digestDue } from './due.js';
 import { renderDigest, type DigestGroup } from './render-digest.js';
 import { createMailer, type Mailer } from './transport.js';
@@ -41,7 +43,6 @@ export interface DigestRunResult {
 }
 
 export const DEFAULT_MAX_SHOWN = 50;
-const UPDATE_CHUNK = 5000;
 
 type PersonRow = Pick<
   typeof sources.$inferSelect,
@@ -157,16 +158,7 @@ async function digestFor(
       .leftJoin(statuses, eq(statuses.id, deliveries.statusId))
       .leftJoin(sources, eq(sources.id, statuses.sourceId))
       .leftJoin(follows, eq(follows.id, deliveries.followId))
-      .where(
-        and(
-          eq(deliveries.subscriberKind, 'person'),
-          eq(deliveries.subscriberId, personId),
-          eq(deliveries.route, 'email'),
-          eq(deliveries.state, 'queued'),
-          eq(deliveries.event, 'status.created'),
-          lte(deliveries.createdAt, now),
-        ),
-      )
+      .where(and(waitingStatusDeliveries(personId, 'email'), lte(deliveries.createdAt, now)))
       .orderBy(desc(statuses.createdAt), desc(statuses.id))
       .for('update', { of: deliveries });
 
@@ -248,9 +240,7 @@ async function digestFor(
 }
 
 async function setState(tx: Tx, ids: string[], set: Partial<typeof deliveries.$inferInsert>): Promise<void> {
-  for (let i = 0; i < ids.length; i += UPDATE_CHUNK) {
-    await tx.update(deliveries).set(set).where(inArray(deliveries.id, ids.slice(i, i + UPDATE_CHUNK)));
-  }
+  if (ids.length) await tx.update(deliveries).set(set).where(inJsonList(deliveries.id, ids));
 }
 
 /** "@build", "#deploy", "\"outage\"": the follows that brought these statuses, sources first. */
