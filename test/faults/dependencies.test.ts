@@ -64,19 +64,10 @@ afterAll(async () => {
 type Answer = { status: number; contentType: string; body: { id?: string; status?: number; detail?: string } | null };
 
 /**
- * POSTs a status with an Idempotency-Key. A request that gets no HTTP answer at all (status 0) is sent
- * once more, as any client would with an idempotent request: fetch may reuse a keep-alive connection
- * just as the server closes it after 5 idle seconds, which says nothing about the app.
+ * POSTs a status with an Idempotency-Key. No HTTP answer at all (status 0) says why, with the web
+ * process's state and last lines: that is how a driver crash in the web process was found.
  */
 async function post(key: string): Promise<Answer> {
-  const first = await postOnce(key);
-  if (first.status !== 0) return first;
-  const alive = web.proc.exitCode === null && web.proc.signalCode === null;
-  console.log(`POST ${key}: no HTTP answer (${first.body?.detail}); the web process is ${alive ? 'running' : 'gone'}; sending it again. Its last lines:\n${web.lines.slice(-6).join('\n')}`);
-  return postOnce(key);
-}
-
-async function postOnce(key: string): Promise<Answer> {
   try {
     const r = await fetch(`${web.url}/api/v1/statuses`, {
       method: 'POST',
@@ -90,7 +81,9 @@ async function postOnce(key: string): Promise<Answer> {
     return { status: r.status, contentType: r.headers.get('content-type') ?? '', body };
   } catch (e) {
     const cause = e instanceof Error && e.cause ? `: ${String(e.cause)}` : '';
-    return { status: 0, contentType: '', body: { detail: `${String(e)}${cause}` } };
+    const alive = web.proc.exitCode === null && web.proc.signalCode === null;
+    const detail = `${String(e)}${cause}; the web process is ${alive ? 'running' : 'gone'}; its last lines:\n${web.lines.slice(-6).join('\n')}`;
+    return { status: 0, contentType: '', body: { detail } };
   }
 }
 
