@@ -2,6 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 interface CpuProfile {
+  /** Microseconds on the monotonic clock, the one `process.hrtime` reads in every process of the machine. */
+  startTime: number;
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
@@ -14,12 +16,17 @@ const busyTime = (p: CpuProfile): number => {
   return t;
 };
 
+/** Microseconds on the monotonic clock, comparable with a `.cpuprofile`'s sample times. */
+export const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
 /**
  * The top frames by self time, with their share of all samples, of the busiest `.cpuprofile` in `dir`.
  * `--cpu-prof` writes one file per thread; with `--import tsx` one of them is tsx's loader thread,
- * which is mostly idle, so the busiest file is the application's main thread.
+ * which is mostly idle, so the busiest file is the application's main thread. With `window`
+ * (`monotonicUs()` readings), only the samples taken inside it count: a process's start-up (loading and
+ * compiling modules) stays out of a profile of what it did while it was timed.
  */
-export function summariseProfile(dir: string, top = 15): string {
+export function summariseProfile(dir: string, top = 15, window?: { from: number; to: number }): string {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
   if (!files.length) return `(no .cpuprofile in ${dir})`;
   const loaded = files.map((f) => ({ file: f, p: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as CpuProfile }));
@@ -28,10 +35,12 @@ export function summariseProfile(dir: string, top = 15): string {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let total = 0;
+  let at = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     const node = byId.get(p.samples[i]!);
     const dt = p.timeDeltas[i] ?? 0;
-    if (!node) continue;
+    at += dt;
+    if (!node || (window && (at < window.from || at > window.to))) continue;
     total += dt;
     const f = node.callFrame;
     const where = f.url ? `${shorten(f.url)}:${f.lineNumber + 1}` : '';
@@ -45,7 +54,7 @@ export function summariseProfile(dir: string, top = 15): string {
     areas.set(area, (areas.get(area) ?? 0) + t);
   }
   const pct = (t: number) => `${((100 * t) / Math.max(1, total)).toFixed(1)}%`.padStart(6);
-  const lines = [`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled`, 'by area:'];
+  const lines = [`profile ${file}: ${(total / 1e6).toFixed(1)} s sampled${window ? ' while timed' : ''}`, 'by area:'];
   for (const [k, t] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 12)) lines.push(`  ${pct(t)}  ${k}`);
   lines.push('top frames by self time:');
   for (const [k, t] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(t)}  ${k}`);

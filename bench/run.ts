@@ -28,7 +28,7 @@ import { seedWebhookFollowers } from '../test/faults/seed.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
 import { request } from './http-client.js';
 import { cpuMsOf, cpuMsOfCommands, MemorySampler } from './memory.js';
-import { summariseProfile } from './profile.js';
+import { monotonicUs, summariseProfile } from './profile.js';
 import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand } from './slack.js';
 import { mb, ms, percentile, perSecond, seconds, table } from './stats.js';
 
@@ -196,6 +196,7 @@ async function main(): Promise<void> {
       const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage(), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']) };
       const status = await postStatus(web.url!, seeded.serviceToken, `fan-out of ${n} #bench`);
       const t201 = performance.now();
+      const t201Us = monotonicUs();
       if (status !== 201) throw new Error(`POST /api/v1/statuses answered ${status}`);
       const ok = await waitForDeliveries(receiver, n, Math.max(120_000, n * 10));
       const elapsed = (ok ? receiver.lastAt : performance.now()) - t201;
@@ -208,7 +209,7 @@ async function main(): Promise<void> {
       await stop(worker);
       worker = null;
       const r: FanOutResult = { n, ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, rawPeakRss: raw.maxRss, timedOut: !ok };
-      if (PROFILE) r.profile = summariseProfile(profileDir);
+      if (PROFILE) r.profile = summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 });
       fanOuts.push(r);
       say(`  pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}`);
       say(`  first delivery ${ms(receiver.firstAt - t201)} after the 201`);

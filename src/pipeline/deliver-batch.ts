@@ -1,7 +1,7 @@
 import { Worker, type Job } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
-import { inJsonPlaceholder } from '../db/json-params.js';
+import { inJsonList } from '../db/json-params.js';
 import { preparedFor } from '../db/prepared.js';
 import { deliveries } from '../db/schema.js';
 import type { Limit } from './channel.js';
@@ -11,7 +11,7 @@ import { batchBackoffMs, type Enqueuer } from './enqueue.js';
 import { deliverBatchJob, QUEUE, type DeliverBatchJob } from './queues.js';
 
 /** The batch's read and its one write for plain successes, prepared once per database handle. */
-const deliveriesByIds = preparedFor((db) => db.select(attemptColumns).from(deliveries).where(inJsonPlaceholder(deliveries.id, 'ids')).prepare('tp_deliveries_by_ids'));
+const deliveriesByIds = preparedFor((db) => db.select(attemptColumns).from(deliveries).where(inJsonList(deliveries.id, sql.placeholder('ids'))).prepare('tp_deliveries_by_ids'));
 const markSent = preparedFor((db) =>
   db
     .update(deliveries)
@@ -25,7 +25,7 @@ const markSent = preparedFor((db) =>
       reason: null,
       holdUntil: null,
     })
-    .where(inJsonPlaceholder(deliveries.id, 'ids'))
+    .where(inJsonList(deliveries.id, sql.placeholder('ids')))
     .prepare('tp_deliveries_sent'),
 );
 

@@ -1,7 +1,8 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/core/ids.js';
 import { inJsonList, jsonRows } from '../../src/db/json-params.js';
-import { deliveries, sources } from '../../src/db/schema.js';
+import { deliveries, sources, webhooks } from '../../src/db/schema.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 let t: TestContext;
@@ -34,5 +35,30 @@ describe('bulk statements with one JSON parameter', () => {
     const found = await t.ctx.db.select({ id: sources.id }).from(sources).where(inJsonList(sources.id, [ids[0]!, ids[2]!, "x') or ('1'='1", 'missing']));
     expect(found.map((f) => f.id).sort()).toEqual([ids[0], ids[2]].sort());
     expect(await t.ctx.db.select().from(sources).where(inJsonList(sources.id, []))).toEqual([]);
+  });
+
+  it('takes the list as a prepared statement placeholder too', async () => {
+    const ids = [newId(), newId()];
+    await t.ctx.db.insert(sources).values(ids.map((id, i) => ({ id, handle: `json-p${i}`, kind: 'person' as const, name: `P ${i}` })));
+    const q = t.ctx.db.select({ id: sources.id }).from(sources).where(inJsonList(sources.id, sql.placeholder('ids'))).prepare('tp_test_sources_by_ids');
+    expect((await q.execute({ ids: JSON.stringify([ids[1], 'missing']) })).map((r) => r.id)).toEqual([ids[1]]);
+    expect(await q.execute({ ids: '[]' })).toEqual([]);
+  });
+
+  it('probes the primary key for a batch of ids, where "in (select ...)" scanned a whole small table', async () => {
+    // 2,000 narrow rows, as a fan-out's endpoints: the planner, unable to size a JSON list, preferred a
+    // sequential scan and a hash join for `in (select ...)`; a batch looked up 100 of them that way.
+    const owner = newId();
+    await t.ctx.db.insert(sources).values({ id: owner, handle: 'json-owner', kind: 'person', name: 'Owner' });
+    const ids = Array.from({ length: 2000 }, () => newId());
+    await t.ctx.db.insert(webhooks).select(jsonRows(webhooks, ids.map((id, i) => ({ id, ownerId: owner, url: `http://127.0.0.1:9/${i}`, secret: 'whsec_x', createdAt: new Date() }))));
+    await t.ctx.db.execute(sql`analyze webhooks`);
+    const batch = ids.slice(0, 100);
+    const query = t.ctx.db.select({ id: webhooks.id }).from(webhooks).where(inJsonList(webhooks.id, batch));
+    const [explained] = (await t.ctx.db.execute(sql`explain (format json) ${query.getSQL()}`)) as unknown as { 'QUERY PLAN': unknown }[];
+    const plan = JSON.stringify(explained!['QUERY PLAN']);
+    expect(plan).toContain('webhooks_pkey');
+    expect(plan).not.toContain('Seq Scan');
+    expect((await query).length).toBe(100);
   });
 });

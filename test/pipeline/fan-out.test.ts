@@ -119,7 +119,11 @@ describe('status.created', () => {
     await t.ctx.db.insert(sources).values(people);
     await t.ctx.db.insert(follows).values(people.map((p) => ({ id: newId(), subscriberKind: 'person' as const, subscriberId: p.id, targetKind: 'source' as const, target: wide.id, state: 'active' as const, route: 'dm' as const })));
     const s = await post(t.ctx, wide.id, 'to a crowd');
-    expect((await fanOut({ ...deps, pageSize: 1000 }, created(s.id))).queued).toBe(n);
+    // The first page is one batch's worth, handed to the queue before the rest is read and written.
+    const handedOver: number[] = [];
+    const enqueue: FanOutDeps['enqueue'] = { ...deps.enqueue, deliver: (items, opts) => (handedOver.push(items.length), deps.enqueue.deliver(items, opts)) };
+    expect((await fanOut({ ...deps, enqueue, pageSize: 1000 }, created(s.id))).queued).toBe(n);
+    expect(handedOver).toEqual([100, 150]);
     const ids = (await deliveriesOf(t.ctx, s.id)).map((r) => r.id).sort();
     const first = await batchJobs();
     expect(first.map((j) => j.data.deliveryIds.length).sort()).toEqual([100, 100, 50]);

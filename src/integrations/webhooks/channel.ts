@@ -4,7 +4,7 @@ import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
 import { statusUrl, toStatusView } from '../../app/status-view.js';
 import type { Db } from '../../db/client.js';
-import { inJsonPlaceholder } from '../../db/json-params.js';
+import { inJsonList } from '../../db/json-params.js';
 import { preparedFor } from '../../db/prepared.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
@@ -53,9 +53,9 @@ interface Shared {
   createdData: Map<string, string>;
 }
 
-const endpointsByIds = preparedFor((db) => db.select(endpointColumns).from(webhooks).where(inJsonPlaceholder(webhooks.id, 'ids')).prepare('tp_webhooks_by_ids'));
+const endpointsByIds = preparedFor((db) => db.select(endpointColumns).from(webhooks).where(inJsonList(webhooks.id, sql.placeholder('ids'))).prepare('tp_webhooks_by_ids'));
 const statusesByIds = preparedFor((db) =>
-  db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonPlaceholder(statuses.id, 'ids')).prepare('tp_statuses_by_ids'),
+  db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonList(statuses.id, sql.placeholder('ids'))).prepare('tp_statuses_by_ids'),
 );
 
 async function loadShared(db: Db, ds: readonly DeliveryRecord[]): Promise<Shared> {
