@@ -8,7 +8,7 @@ import type { Limit } from './channel.js';
 import { attempt, attemptColumns, due, markRetry, oneMoreAttempt, settle, toRecord, type DeliverDeps } from './deliver-record.js';
 import type { DeliverWorkerOptions } from './deliver-worker.js';
 import { batchBackoffMs, type Enqueuer } from './enqueue.js';
-import { deliverBatchJob, QUEUE, type DeliverBatchJob } from './queues.js';
+import { deliverBatchJob, QUEUE, workerLocks, type DeliverBatchJob } from './queues.js';
 
 /** The batch's read and its one write for plain successes, prepared once per database handle. */
 const deliveriesByIds = preparedFor((db) => db.select(attemptColumns).from(deliveries).where(inJsonList(deliveries.id, sql.placeholder('ids'))).prepare('tp_deliveries_by_ids'));
@@ -106,6 +106,7 @@ export function createDeliverBatchWorker(opts: DeliverWorkerOptions & { enqueue:
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: BATCHES_AT_ONCE,
+    ...workerLocks,
     // A batch whose worker died is handed out again; BullMQ's default fails it after one such stall,
     // which would leave its deliveries queued with no job. Five stalls mean a batch that kills workers.
     maxStalledCount: 5,

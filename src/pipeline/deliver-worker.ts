@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { preparedFor } from '../db/prepared.js';
 import { deliveries } from '../db/schema.js';
 import { attempt, attemptColumns, due, markRetry, settle, toRecord, type DeliverDeps } from './deliver-record.js';
-import { deliverJob, QUEUE, type DeliverJob } from './queues.js';
+import { deliverJob, QUEUE, workerLocks, type DeliverJob } from './queues.js';
 
 /**
  * The lookup every deliver job starts with, prepared once per database handle: building it with the
@@ -62,6 +62,7 @@ export function createDeliverWorker(opts: DeliverWorkerOptions): Worker<DeliverJ
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
+    ...workerLocks,
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: { data?: unknown }) => {
         const parsed = deliverJob.safeParse(job?.data);

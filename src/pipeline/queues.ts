@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { z } from 'zod';
@@ -70,6 +70,14 @@ export const keepJobs: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = 
   removeOnComplete: true,
   removeOnFail: { count: 1000 },
 };
+
+/**
+ * Locks on running jobs, renewed every 7.5 s while their process lives. When a worker dies, its
+ * jobs' locks lapse within 15 s and the next stall check (every 5 s, in any live worker) hands them
+ * out again: about 25 s at most, where BullMQ's defaults (30 s locks, checked every 30 s) took up to
+ * a minute. A false stall needs the event loop blocked for 15 s; it would repeat a delivery, never lose one.
+ */
+export const workerLocks = { lockDuration: 15_000, stalledInterval: 5_000 } satisfies Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'>;
 
 export interface Queues {
   fanOut: Queue<FanOutJob>;

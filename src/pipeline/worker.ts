@@ -8,7 +8,7 @@ import { createEnqueuer, type Enqueuer } from './enqueue.js';
 import { fanOut } from './fan-out.js';
 import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
-import { createQueues, fanOutJob, QUEUE, releaseJob, retractJob, type Queues } from './queues.js';
+import { createQueues, fanOutJob, QUEUE, releaseJob, retractJob, workerLocks, type Queues } from './queues.js';
 import { startHousekeeping } from './housekeeping.js';
 import { startRelay, type Relay } from './relay.js';
 import { releaseHeld } from './release.js';
@@ -57,7 +57,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
   const queues = opts.queues ?? createQueues(opts.redisUrl, opts.prefix, log);
   const enqueue = createEnqueuer(queues, maxAttemptsOf(opts.channels));
   const concurrency = opts.concurrency ?? ctx.config.workerConcurrency;
-  const base = { prefix: opts.prefix };
+  const base = { prefix: opts.prefix, ...workerLocks };
 
   const fanOutWorker = new Worker(QUEUE.fanOut, (job) => fanOut({ ctx, enqueue }, fanOutJob.parse(job.data)), {
     ...base,

@@ -86,7 +86,7 @@ describe('a worker dies or stops during a 2,000-follower fan-out', () => {
     expect(atKill).toBeLessThan(FOLLOWERS);
 
     await s.worker();
-    // Jobs the dead worker held come back once their locks lapse (BullMQ: lockDuration 30 s, checked every 30 s).
+    // Jobs the dead worker held come back once their locks lapse (workerLocks: 15 s locks, checked every 5 s).
     await s.receiver.waitFor(() => s.receiver.unique >= FOLLOWERS, 120_000, 'every follower');
     // The receiver may have had every follower's request before the rows say so: requests the dead worker
     // sent but never recorded are re-sent (a repeat) only when BullMQ hands their stalled jobs out again.
