@@ -69,7 +69,8 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
 
   let server: Server | null = null;
   let url: string | null = null;
-  const probe = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  // Readiness must answer quickly whatever Redis does (a load balancer's probe gives up after a second or two).
+  const probe = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 });
   probe.on('error', () => {});
   if (role !== 'worker') {
     const pipelineApi: PipelineApi = {
@@ -82,8 +83,21 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
       metrics,
       pipeline: pipelineApi,
       readiness: async () => {
-        if (probe.status === 'wait' || probe.status === 'end') await probe.connect().catch(() => {});
-        await Promise.all([database.ping(), probe.ping()]);
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('PostgreSQL or Redis did not answer within 3 s')), 3000);
+        });
+        try {
+          await Promise.race([
+            (async () => {
+              if (probe.status === 'wait' || probe.status === 'end') await probe.connect().catch(() => {});
+              await Promise.all([database.ping(), probe.ping()]);
+            })(),
+            late,
+          ]);
+        } finally {
+          clearTimeout(timer);
+        }
       },
     });
     server = createServer(app);

@@ -89,6 +89,13 @@ export interface Queues {
   redisUrl: string;
   /** A connection for a Worker (blocking commands: maxRetriesPerRequest must be null). */
   workerConnection(): Redis;
+  /**
+   * Sets the key that says this Redis holds our queues. True when it was missing: a Redis that is new
+   * to us, or one that restarted without its data (src/pipeline/recover.ts then requeues from PostgreSQL).
+   */
+  claimMarker(): Promise<boolean>;
+  /** Removes the marker again, so that the next check retries a requeue that failed. */
+  dropMarker(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,6 +109,7 @@ export function createQueues(redisUrl: string, prefix: string, log?: Logger): Qu
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   const workers: Redis[] = [];
   const opts = { connection, prefix };
+  const markerKey = `${prefix}:twitterprise:queues`;
   const q = {
     fanOut: new Queue<FanOutJob>(QUEUE.fanOut, opts),
     deliver: new Queue<DeliverJob>(QUEUE.deliver, opts),
@@ -118,6 +126,12 @@ export function createQueues(redisUrl: string, prefix: string, log?: Logger): Qu
     ...q,
     prefix,
     redisUrl,
+    async claimMarker() {
+      return (await connection.set(markerKey, new Date().toISOString(), 'NX')) === 'OK';
+    },
+    async dropMarker() {
+      await connection.del(markerKey);
+    },
     workerConnection() {
       const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
       c.on('error', (err: Error) => log?.error({ err }, 'redis connection error (worker)'));

@@ -10,6 +10,7 @@ import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { createQueues, fanOutJob, QUEUE, releaseJob, retractJob, workerLocks, type Queues } from './queues.js';
 import { startHousekeeping } from './housekeeping.js';
+import { watchForLostQueues } from './recover.js';
 import { startRelay, type Relay } from './relay.js';
 import { releaseHeld } from './release.js';
 import { retractDelivery } from './retract.js';
@@ -87,6 +88,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
   }
 
   const housekeeping = startHousekeeping(ctx);
+  const recovery = watchForLostQueues({ ctx, queues, enqueue });
   const relay = opts.relay === false ? null : startRelay({ ctx, fanOut: queues.fanOut, metrics: opts.metrics, pollMs: opts.pollMs });
   let closing: Promise<void> | null = null;
   return {
@@ -97,6 +99,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
     close() {
       closing ??= (async () => {
         housekeeping.stop();
+        recovery.stop();
         await relay?.close();
         // Fan-out first, so the deliver jobs it adds while finishing still land before the rest stop.
         await fanOutWorker.close();

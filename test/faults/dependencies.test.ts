@@ -6,12 +6,14 @@ import { CountingReceiver } from '../fakes/counting-receiver.js';
 import { TcpProxy } from '../fakes/tcp-proxy.js';
 import { createTestDatabase, PG_ADMIN_URL, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
 import { startApp, stopAll, until, waitForWorkers, type AppProcess } from './processes.js';
+import { OwnRedis } from './redis-server.js';
 import { seedWebhookFollowers, type Seeded } from './seed.js';
 
 /**
  * Redis and PostgreSQL go away while statuses are being delivered. The machine's shared servers are
  * never touched: the web and worker processes reach them through TCP proxies of this test's own,
- * which it cuts (connections reset, new ones refused) and restores.
+ * which it cuts (connections reset, new ones refused) and restores. Behind the Redis proxy is a Redis
+ * server of the test's own, which it also stops and starts again.
  */
 
 const FOLLOWERS = 40;
@@ -20,6 +22,7 @@ const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 let db: TestDatabase;
 let pg: TcpProxy;
 let redis: TcpProxy;
+let ownRedis: OwnRedis;
 let receiver: CountingReceiver;
 let seeded: Seeded;
 let web: AppProcess;
@@ -30,7 +33,8 @@ const accepted = new Map<string, string>();
 beforeAll(async () => {
   db = await createTestDatabase();
   pg = await TcpProxy.start(PG_ADMIN_URL);
-  redis = await TcpProxy.start(REDIS_URL);
+  ownRedis = await OwnRedis.start();
+  redis = await TcpProxy.start(ownRedis.url);
   receiver = await CountingReceiver.start({ secret: SECRET, delayMs: 10 });
   seeded = await seedWebhookFollowers(db.db, { handle: 'ops', n: FOLLOWERS, urlOf: (i) => receiver.url(i), secret: SECRET });
   const prefix = testQueuePrefix();
@@ -48,7 +52,7 @@ beforeAll(async () => {
   web = await startApp('web', env);
   apps.push(web);
   apps.push(await startApp('worker', { ...env, LOG_LEVEL: 'warn' }));
-  await waitForWorkers(REDIS_URL, prefix);
+  await waitForWorkers(ownRedis.url, prefix);
 }, 120_000);
 
 afterAll(async () => {
@@ -58,6 +62,7 @@ afterAll(async () => {
   await receiver?.close();
   await pg?.close();
   await redis?.close();
+  await ownRedis?.close();
   await db?.drop();
 });
 
@@ -133,6 +138,47 @@ describe('dependencies going away during deliveries', () => {
     await until(async () => (await readyz()) === 200, 30_000, 'ready again');
     await expectAllDelivered('after Redis came back');
     console.log(`Redis outage: POSTs during it answered ${during.join(', ')}; ${receiver.repeats} repeated webhook-id(s); ${redis.accepted} Redis connections through the proxy`);
+  }, 150_000);
+
+  /**
+   * Stops Redis while deliveries are under way, checks readiness and the API meanwhile, starts it again
+   * (after `meanwhile`), and expects every accepted status delivered once. Keys are `${tag}0`..`${tag}11`.
+   */
+  async function restartRedis(tag: string, meanwhile: () => void): Promise<number[]> {
+    const before = receiver.unique;
+    for (let i = 0; i < 8; i++) expect((await post(`${tag}${i}`)).status).toBe(201);
+    await receiver.waitFor(() => receiver.unique >= before + 60, 30_000, 'deliveries under way');
+    await ownRedis.stop();
+    expect(receiver.unique, 'stopped while deliveries are under way').toBeLessThan(before + 8 * FOLLOWERS);
+    const stoppedAt = Date.now();
+    expect(await readyz()).toBe(503);
+    const during: number[] = [];
+    for (let i = 8; i < 12; i++) {
+      const r = await post(`${tag}${i}`);
+      during.push(r.status);
+      expect([201, 503], JSON.stringify(r.body)).toContain(r.status);
+      if (r.status === 503) expect(r.contentType).toMatch(/^application\/problem\+json/);
+    }
+    await new Promise((r) => setTimeout(r, Math.max(0, 3000 - (Date.now() - stoppedAt))));
+    meanwhile();
+    await ownRedis.start();
+    for (let i = 8; i < 12; i++) if (!accepted.has(`${tag}${i}`)) await postUntilAccepted(`${tag}${i}`);
+    await until(async () => (await readyz()) === 200, 30_000, 'ready again');
+    return during;
+  }
+
+  it('Redis restarted mid-delivery (its jobs kept in its append-only file): 503 meanwhile; every accepted status is delivered once', async () => {
+    const during = await restartRedis('s', () => {});
+    await expectAllDelivered('after Redis restarted');
+    console.log(`Redis restart: POSTs while it was down answered ${during.join(', ')}; ${receiver.repeats} repeated webhook-id(s) so far`);
+  }, 150_000);
+
+  it('Redis restarted empty (every job lost): the worker requeues from PostgreSQL; every accepted status is delivered once', async () => {
+    const during = await restartRedis('e', () => ownRedis.forgetData());
+    await expectAllDelivered('after Redis came back empty');
+    const requeued = apps.flatMap((a) => a.lines).filter((l) => l.includes('unfinished work requeued from PostgreSQL'));
+    expect(requeued.length, 'a worker said it requeued').toBeGreaterThan(0);
+    console.log(`Redis restarted empty: POSTs while it was down answered ${during.join(', ')}; ${requeued[0]}; ${receiver.repeats} repeated webhook-id(s) so far`);
   }, 150_000);
 
   it('PostgreSQL unreachable for a few seconds: the API answers 503, then every accepted status is delivered once', async () => {
