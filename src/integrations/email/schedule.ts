@@ -45,13 +45,11 @@ export async function startDigestScheduler(opts: DigestSchedulerOptions): Promis
   );
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'digest tick failed'));
   worker.on('error', (err) => log.error({ err }, 'digest worker error'));
+  const everyMs = opts.everyMs ?? 60_000;
+  // A tick is cheap to lose (the next one catches up), so no retries and no history kept.
+  const upsert = () => queue.upsertJobScheduler(DIGEST_SCHEDULER_ID, { every: everyMs }, { name: 'send-due-digests', data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } });
   try {
-    await queue.upsertJobScheduler(
-      DIGEST_SCHEDULER_ID,
-      { every: opts.everyMs ?? 60_000 },
-      // A tick is cheap to lose (the next one catches up), so no retries and no history kept.
-      { name: 'send-due-digests', data: {}, opts: { attempts: 1, removeOnComplete: true, removeOnFail: 100 } },
-    );
+    await upsert();
   } catch (err) {
     await worker.close();
     await queue.close();
@@ -59,11 +57,24 @@ export async function startDigestScheduler(opts: DigestSchedulerOptions): Promis
     workerConnection.disconnect();
     throw err;
   }
-  log.info({ everyMs: opts.everyMs ?? 60_000 }, 'digest scheduler running');
+  log.info({ everyMs }, 'digest scheduler running');
+  // A Redis that restarted without its data has forgotten the scheduler: each tick period, put it back if it is gone.
+  const watch = setInterval(() => {
+    void queue
+      .getJobScheduler(DIGEST_SCHEDULER_ID)
+      .then(async (found) => {
+        if (found) return;
+        await upsert();
+        log.warn('the digest scheduler was gone from Redis; set again');
+      })
+      .catch(() => undefined);
+  }, everyMs);
+  watch.unref();
   let closing: Promise<void> | null = null;
   return {
     close() {
       closing ??= (async () => {
+        clearInterval(watch);
         await worker.close();
         await queue.close();
         await Promise.allSettled([queueConnection.quit(), workerConnection.quit()]);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailer, startDigestScheduler, type Mailer } from '../../../src/integrations/email/index.js';
 import { DIGEST_QUEUE, DIGEST_SCHEDULER_ID, type DigestScheduler } from '../../../src/integrations/email/schedule.js';
 import { REDIS_URL } from '../../helpers/db.js';
+import { waitUntil } from '../../helpers/wait.js';
 import { startFakeSmtp, type FakeSmtp } from '../../fakes/smtp.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { follows, person, postQueued, service } from './seed.js';
@@ -72,5 +73,21 @@ describe('digest job scheduler', () => {
       connection.disconnect();
     }
     expect(smtp.received).toHaveLength(1);
+  });
+
+  it('sets the scheduler again when Redis has forgotten it (a restart without its data)', async () => {
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(DIGEST_QUEUE, { connection, prefix: t.prefix });
+    try {
+      if (!schedulers.length) schedulers.push(await startDigestScheduler({ ctx: t.ctx, redisUrl: REDIS_URL, prefix: t.prefix, mailer, everyMs: 200 }));
+      expect(await queue.getJobScheduler(DIGEST_SCHEDULER_ID)).toBeDefined();
+      await queue.removeJobScheduler(DIGEST_SCHEDULER_ID);
+      expect(await queue.getJobScheduler(DIGEST_SCHEDULER_ID)).toBeUndefined();
+      await waitUntil(() => queue.getJobScheduler(DIGEST_SCHEDULER_ID), 'the scheduler set again', 5000);
+      expect((await queue.getJobSchedulers()).map((j) => j.key)).toEqual([DIGEST_SCHEDULER_ID]);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });
