@@ -38,7 +38,10 @@ async function* pages<T extends { id: string }>(read: (after: string | null) => 
 /**
  * Puts back into Redis everything PostgreSQL says is unfinished, for a Redis that lost its data (a
  * restart without persistence, a failover to an empty replica): every job is derived from a row, and
- * every job id is deterministic, so what still exists is not added twice.
+ * every job id is deterministic, so what still exists is not added twice. It also runs when a worker
+ * first meets a Redis (a new deployment, a new QUEUE_PREFIX); then the one thing that can happen twice
+ * is a delivery older than RECENT_MS still waiting in its fan-out's batch, which gets a second batch:
+ * a repeat at worst, with the same `webhook-id`, never a loss.
  */
 export async function requeueFromDatabase(deps: { ctx: Pick<AppContext, 'db' | 'clock'>; enqueue: Pick<Enqueuer, 'deliver' | 'retry' | 'release'> }): Promise<Requeued> {
   const { db } = deps.ctx;
