@@ -5,6 +5,7 @@ import type { OutboundMessage, SourceRef } from '../core/messages.js';
 import type { Route, SubscriberKind } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
 import { inJsonList, jsonRows } from '../db/json-params.js';
+import { pagesById } from '../db/keyset.js';
 import { channels, deliveries, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
 import { judgeFollows, loadAudience, type StatusAudience } from './audience.js';
 import { BATCH_SIZE, type Enqueuer } from './enqueue.js';
@@ -108,24 +109,23 @@ function row(now: Date, r: Omit<NewDelivery, 'id' | 'createdAt' | 'updatedAt'>):
 }
 
 /**
- * Keyset pages of follows matching `where`, by id: never more than `size` rows in memory. The first
- * page is one batch job's worth, so the first deliveries go out while the rest is still being written
- * (a first page of 1,000 held them back by about 130 ms; docs/benchmarks.md). Page sizes only depend
- * on the follows, so a re-run makes the same pages, the same batches and the same job ids.
+ * Pages of follows matching `where`, by id. The first page is one batch job's worth, so the first
+ * deliveries go out while the rest is still being written (a first page of 1,000 held them back by
+ * about 130 ms; docs/benchmarks.md). Page sizes only depend on the follows, so a re-run makes the same
+ * pages, the same batches and the same job ids.
  */
-async function* followPages(db: DbOrTx, where: SQL, size: number) {
-  let after: string | null = null;
-  for (let limit = Math.min(size, BATCH_SIZE); ; limit = size) {
-    const page: (typeof follows.$inferSelect)[] = await db
-      .select()
-      .from(follows)
-      .where(after ? and(where, gt(follows.id, after)) : where)
-      .orderBy(asc(follows.id))
-      .limit(limit);
-    if (page.length) yield page;
-    if (page.length < limit) return;
-    after = page[page.length - 1]!.id;
-  }
+function followPages(db: DbOrTx, where: SQL, size: number) {
+  return pagesById(
+    (after, limit): Promise<(typeof follows.$inferSelect)[]> =>
+      db
+        .select()
+        .from(follows)
+        .where(after ? and(where, gt(follows.id, after)) : where)
+        .orderBy(asc(follows.id))
+        .limit(limit),
+    size,
+    Math.min(size, BATCH_SIZE),
+  );
 }
 
 async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {
@@ -192,17 +192,14 @@ async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOut
     .update(deliveries)
     .set({ state: 'skipped', reason: 'status deleted', updatedAt: now })
     .where(and(eq(deliveries.statusId, statusId), eq(deliveries.event, 'status.created'), eq(deliveries.state, 'queued')));
-  const size = deps.pageSize ?? 1000;
-  let after: string | null = null;
-  for (;;) {
-    const conds = [eq(deliveries.statusId, statusId), eq(deliveries.event, 'status.created'), eq(deliveries.state, 'sent')];
-    if (after) conds.push(gt(deliveries.id, after));
-    const page = await db
+  const sent = (after: string | null, limit: number) =>
+    db
       .select({ id: deliveries.id, route: deliveries.route, subscriberKind: deliveries.subscriberKind, subscriberId: deliveries.subscriberId, refs: deliveries.refs })
       .from(deliveries)
-      .where(and(...conds))
+      .where(and(eq(deliveries.statusId, statusId), eq(deliveries.event, 'status.created'), eq(deliveries.state, 'sent'), after ? gt(deliveries.id, after) : undefined))
       .orderBy(asc(deliveries.id))
-      .limit(size);
+      .limit(limit);
+  for await (const page of pagesById(sent, deps.pageSize ?? 1000)) {
     const chat = page.filter((d) => (d.route === 'dm' || d.route === 'channel') && d.refs.length > 0).map((d) => d.id);
     if (chat.length) await deps.enqueue.retract(chat);
     result.retracts += chat.length;
@@ -221,8 +218,6 @@ async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOut
       );
     const r = await writeDeliveries(db, deps.enqueue, hooks);
     result.queued += r.queued;
-    if (page.length < size) break;
-    after = page[page.length - 1]!.id;
   }
   return result;
 }

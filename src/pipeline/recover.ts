@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, isNotNull, isNull, lt, ne } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull, isNull, lt, ne, type SQL } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
-import type { DbOrTx } from '../db/client.js';
+import { pagesById } from '../db/keyset.js';
 import { deliveries, outbox } from '../db/schema.js';
 import type { Enqueuer } from './enqueue.js';
 import type { Queues } from './queues.js';
@@ -24,17 +24,6 @@ export interface Requeued {
   releases: number;
 }
 
-/** Pages of deliveries matching `where`, by id. */
-async function* pages<T extends { id: string }>(read: (after: string | null) => Promise<T[]>) {
-  let after: string | null = null;
-  for (;;) {
-    const page = await read(after);
-    if (page.length) yield page;
-    if (page.length < PAGE) return;
-    after = page[page.length - 1]!.id;
-  }
-}
-
 /**
  * Puts back into Redis everything PostgreSQL says is unfinished, for a Redis that lost its data (a
  * restart without persistence, a failover to an empty replica): every job is derived from a row, and
@@ -50,22 +39,25 @@ export async function requeueFromDatabase(deps: { ctx: Pick<AppContext, 'db' | '
   const back = await db.update(outbox).set({ relayedAt: null }).where(gt(outbox.relayedAt, recent)).returning({ id: outbox.id });
   const result: Requeued = { fanOuts: back.length, queued: 0, retrying: 0, releases: 0 };
 
-  const after = (id: string | null) => (id ? gt(deliveries.id, id) : undefined);
-  const read = (db: DbOrTx, where: ReturnType<typeof and>) => (id: string | null) =>
-    db
-      .select({ id: deliveries.id, route: deliveries.route, attempts: deliveries.attempts })
-      .from(deliveries)
-      .where(and(where, after(id)))
-      .orderBy(asc(deliveries.id))
-      .limit(PAGE);
+  const deliveriesWhere = (where: SQL | undefined) =>
+    pagesById(
+      (after, limit) =>
+        db
+          .select({ id: deliveries.id, route: deliveries.route, attempts: deliveries.attempts })
+          .from(deliveries)
+          .where(and(where, after ? gt(deliveries.id, after) : undefined))
+          .orderBy(asc(deliveries.id))
+          .limit(limit),
+      PAGE,
+    );
 
   // Email deliveries wait for the digest, which reads them from the table: they need no job.
   const waiting = and(eq(deliveries.state, 'queued'), isNull(deliveries.holdUntil), ne(deliveries.route, 'email'), lt(deliveries.createdAt, recent));
-  for await (const page of pages(read(db, waiting))) {
+  for await (const page of deliveriesWhere(waiting)) {
     await deps.enqueue.deliver(page.map((d) => ({ id: d.id, route: d.route })));
     result.queued += page.length;
   }
-  for await (const page of pages(read(db, eq(deliveries.state, 'retrying')))) {
+  for await (const page of deliveriesWhere(eq(deliveries.state, 'retrying'))) {
     for (const d of page) await deps.enqueue.retry({ deliveryId: d.id, route: d.route, attemptsBefore: d.attempts }, 0);
     result.retrying += page.length;
   }
