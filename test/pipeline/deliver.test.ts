@@ -120,15 +120,16 @@ describe('DMs and channel posts', () => {
   });
 });
 
-describe('outcomes', () => {
-  async function oneFollower(handle: string) {
-    const svc = await addService(ctx, `${handle}-src`);
-    const p = await addPerson(ctx, handle);
-    await addIdentity(ctx, p.id, 'slack', `U-${handle}`);
-    await addFollow(ctx, { subscriberKind: 'person', subscriberId: p.id, target: svc.id });
-    return { svc, p };
-  }
+/** A service and one person following it, reachable by Slack DM. */
+async function oneFollower(handle: string) {
+  const svc = await addService(ctx, `${handle}-src`);
+  const p = await addPerson(ctx, handle);
+  await addIdentity(ctx, p.id, 'slack', `U-${handle}`);
+  await addFollow(ctx, { subscriberKind: 'person', subscriberId: p.id, target: svc.id });
+  return { svc, p };
+}
 
+describe('outcomes', () => {
   it('waits out 429s job by job without using up attempts', async () => {
     const { svc, p } = await oneFollower('throttled');
     // More 429s than the DM route has attempts (5): only a budget-free delay gets through.
@@ -257,10 +258,7 @@ describe('quiet hours', () => {
   });
 
   it('releases what was held before now, and leaves what is still held', async () => {
-    const svc = await addService(ctx, 'heldsvc');
-    const p = await addPerson(ctx, 'held-person');
-    await addIdentity(ctx, p.id, 'slack', 'U-held');
-    await addFollow(ctx, { subscriberKind: 'person', subscriberId: p.id, target: svc.id });
+    const { svc, p } = await oneFollower('held-person');
     // Quiet from now on: posts are held (released at 11:00).
     await ctx.db.update(sources).set({ quietStart: '09:00', quietEnd: '11:00' }).where(eq(sources.id, p.id));
     const s = await post(ctx, svc.id, 'held one');
@@ -273,10 +271,7 @@ describe('quiet hours', () => {
   });
 
   it('counts every released delivery in the metrics, not one per release', async () => {
-    const svc = await addService(ctx, 'counted');
-    const p = await addPerson(ctx, 'counted-person');
-    await addIdentity(ctx, p.id, 'slack', 'U-counted');
-    await addFollow(ctx, { subscriberKind: 'person', subscriberId: p.id, target: svc.id });
+    const { svc, p } = await oneFollower('counted-person');
     await ctx.db.update(sources).set({ quietStart: '09:00', quietEnd: '11:00' }).where(eq(sources.id, p.id));
     const held = [await post(ctx, svc.id, 'one'), await post(ctx, svc.id, 'two'), await post(ctx, svc.id, 'three')];
     for (const s of held) await waitUntil(async () => !!(await deliveryFor(ctx, s.id, p.id))[0]?.holdUntil, 'the hold');
