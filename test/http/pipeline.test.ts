@@ -6,6 +6,7 @@ import type { PipelineApi } from '../../src/http/pipeline-api.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/index.js';
 import { REDIS_URL } from '../helpers/db.js';
 import { expectProblem, startHarness, type Harness } from './harness.js';
+import { removeQueues } from '../helpers/queues.js';
 
 /** The API against the pipeline's real commands (web role: relay and commands, no workers), on real Redis. */
 let h: Harness;
@@ -30,7 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (pipeline) {
-    await Promise.all(Object.values({ a: pipeline.queues.deliver, b: pipeline.queues.fanOut }).map((q) => q.obliterate({ force: true })));
+    await removeQueues(pipeline.queues);
     await pipeline.close();
   }
   await h?.close();

@@ -11,6 +11,7 @@ import { releaseHeld } from '../../src/pipeline/release.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL } from '../helpers/db.js';
 import { addChannel, addFollow, addIdentity, addPerson, addService, deliveryFor, getDelivery, post, RecordingMessenger, waitUntil } from './helpers.js';
+import { removeQueues } from '../helpers/queues.js';
 
 let t: TestContext;
 let ctx: AppContext;
@@ -46,7 +47,7 @@ beforeEach(() => {
 
 afterAll(async () => {
   if (pipeline) {
-    for (const q of [pipeline.queues.fanOut, pipeline.queues.deliver, pipeline.queues.deliverBatch, pipeline.queues.retract, pipeline.queues.release]) await q.obliterate({ force: true });
+    await removeQueues(pipeline.queues);
     await pipeline.close();
   }
   await t?.drop();

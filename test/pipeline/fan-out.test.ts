@@ -8,6 +8,7 @@ import { createQueues, type Queues } from '../../src/pipeline/queues.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL } from '../helpers/db.js';
 import { addChannel, addFollow, addPerson, addService, addWebhook, deliveriesOf, deliveryFor, post } from './helpers.js';
+import { removeQueues } from '../helpers/queues.js';
 
 let t: TestContext;
 let queues: Queues;
@@ -27,7 +28,7 @@ beforeEach(async () => {
 
 afterAll(async () => {
   if (queues) {
-    for (const q of [queues.fanOut, queues.deliver, queues.deliverBatch, queues.retract, queues.release]) await q.obliterate({ force: true });
+    await removeQueues(queues);
     await queues.close();
   }
   await t?.drop();

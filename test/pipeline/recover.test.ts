@@ -9,6 +9,7 @@ import { requeueFromDatabase, watchForLostQueues } from '../../src/pipeline/reco
 import { waitUntil } from '../helpers/wait.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL } from '../helpers/db.js';
+import { removeQueues } from '../helpers/queues.js';
 
 let t: TestContext;
 let queues: Queues;
@@ -22,8 +23,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (queues) {
-    for (const q of [queues.fanOut, queues.deliver, queues.deliverBatch, queues.retract, queues.release]) await q.obliterate({ force: true });
-    await queues.dropMarker();
+    await removeQueues(queues);
     await queues.close();
   }
   await t?.drop();

@@ -15,6 +15,7 @@ import { WebhookReceiver, type Behaviour } from '../../fakes/webhook-receiver.js
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { REDIS_URL } from '../../helpers/db.js';
 import { addFollow, addPerson, addService, addWebhook, deliveryFor, getDelivery, post, waitUntil } from '../../pipeline/helpers.js';
+import { removeQueues } from '../../helpers/queues.js';
 
 // The receiver listens on 127.0.0.1, so these tests allow private addresses; the refusal is tested
 // below with the guard on. Two retry delays of 50 ms: three attempts.
@@ -39,7 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (pipeline) {
-    for (const q of [pipeline.queues.fanOut, pipeline.queues.deliver, pipeline.queues.deliverBatch, pipeline.queues.retract, pipeline.queues.release]) await q.obliterate({ force: true });
+    await removeQueues(pipeline.queues);
     await pipeline.close();
   }
   await receiver?.close();
