@@ -7,9 +7,10 @@
  *   BENCH_SIZES=1000,10000,100000   followers per fan-out run
  *   BENCH_INGEST_SECONDS=10         ingest duration; BENCH_INGEST_CLIENTS=32 concurrent clients
  *   BENCH_E2E_POSTS=200             light-load posts, one at a time
+ *   BENCH_TRIALS=3                  timed fan-outs per size, each after its own raw run; the median ratio counts
  *   BENCH_WARMUP=500                untimed deliveries (and raw jobs) before each timed run; 0 for a cold worker
  *   BENCH_CONCURRENCY=32            WORKER_CONCURRENCY of the worker and of the raw BullMQ run
- *   BENCH_PROFILE=1                 run the fan-out worker under --cpu-prof and summarise the top frames
+ *   BENCH_PROFILE=1                 run the fan-out worker under --cpu-prof (first trial of each size) and summarise the top frames
  *   BENCH_LOG_LEVEL=warn            LOG_LEVEL of the app processes
  *   BENCH_WORKER_NODE_ARGS=...      node flags for the worker (default: the Procfile's; '' for none)
  */
@@ -41,6 +42,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 /** Untimed deliveries (and raw jobs) first, so both are measured warm, as a running worker is. */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 500);
 const PROFILE = process.env.BENCH_PROFILE === '1';
+const TRIALS = Math.max(1, Number(process.env.BENCH_TRIALS ?? 3) || 1);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const WORKER_NODE_ARGS = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-old-space-size=128 --max-semi-space-size=16').split(/\s+/).filter(Boolean);
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -54,16 +56,30 @@ const track = <T extends { kill(signal: NodeJS.Signals): unknown }>(c: T): T => 
   return c;
 };
 
-interface FanOutResult {
-  n: number;
+/** One timed fan-out and the raw run just before it. */
+interface FanOutTrial {
   ms: number;
   received: number;
   repeats: number;
   peakRss: number;
   rawMs: number;
-  rawPeakRss: number;
   timedOut: boolean;
-  profile?: string;
+}
+
+interface FanOutResult {
+  n: number;
+  trials: FanOutTrial[];
+}
+
+/** Pipeline deliveries per second over raw jobs per second. */
+const ratioOf = (n: number, t: FanOutTrial): number => t.received / t.ms / (n / t.rawMs);
+
+const peakOf = (f: FanOutResult): number => Math.max(...f.trials.map((t) => t.peakRss));
+
+/** The trial with the median ratio (nearest rank): what a size's row reports. */
+function medianTrial(f: FanOutResult): FanOutTrial {
+  const sorted = [...f.trials].sort((a, b) => ratioOf(f.n, a) - ratioOf(f.n, b));
+  return sorted[Math.ceil(sorted.length / 2) - 1]!;
 }
 
 async function freePort(): Promise<number> {
@@ -145,7 +161,7 @@ async function main(): Promise<void> {
   let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashIdle: number[]; slashErrors: number } | null = null;
   const e2e: number[] = [];
 
-  say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, worker concurrency ${CONCURRENCY}${WORKER_NODE_ARGS.length ? `, worker flags ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
+  say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, ${TRIALS} trial(s) each, worker concurrency ${CONCURRENCY}${WORKER_NODE_ARGS.length ? `, worker flags ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
   try {
     db = await createTestDatabase();
     receiver = await CountingReceiver.start({ ports: 8, parse: false });
@@ -177,45 +193,50 @@ async function main(): Promise<void> {
     for (const n of SIZES) {
       say(`\nfan-out to ${n.toLocaleString('en')} webhook followers: seeding...`);
       const seeded = await seedWebhookFollowers(db.db, { handle: `fan${n}`, n, urlOf: (i) => receiver!.url(i), secret: SECRET });
-      say('  raw BullMQ ceiling (no-op jobs)...');
-      const raw = await runRaw(n, `${prefix}raw`);
-      say(`  raw: ${seconds(raw.ms)}, ${perSecond((n * 1000) / raw.ms)}`);
-      if (PROFILE) {
-        rmSync(profileDir, { recursive: true, force: true });
-        mkdirSync(profileDir, { recursive: true });
-      }
-      worker = track(await startApp('worker', workerEnv, { nodeArgs: [...WORKER_NODE_ARGS, ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] }));
-      await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
-      const sampler = new MemorySampler(worker.pid);
-      if (warm) {
+      const result: FanOutResult = { n, trials: [] };
+      fanOuts.push(result);
+      // Raw and pipeline take turns, so a slow spell of this shared machine hits both sides of a ratio.
+      for (let trial = 1; trial <= TRIALS; trial++) {
+        say(`  trial ${trial} of ${TRIALS}: raw BullMQ ceiling (no-op jobs)...`);
+        const raw = await runRaw(n, `${prefix}raw`);
+        say(`    raw: ${seconds(raw.ms)}, ${perSecond((n * 1000) / raw.ms)}`);
+        const profiled = PROFILE && trial === 1;
+        if (profiled) {
+          rmSync(profileDir, { recursive: true, force: true });
+          mkdirSync(profileDir, { recursive: true });
+        }
+        worker = track(await startApp('worker', workerEnv, { nodeArgs: [...WORKER_NODE_ARGS, ...(profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] }));
+        await waitForWorkers(REDIS_URL, prefix, 1, 60_000);
+        const sampler = new MemorySampler(worker.pid);
+        if (warm) {
+          receiver.reset();
+          if ((await postStatus(web.url!, warm.serviceToken, `warm-up before ${n} #bench`)) !== 201) throw new Error('the warm-up post failed');
+          if (!(await waitForDeliveries(receiver, WARMUP, 60_000))) throw new Error('the warm-up deliveries did not all arrive');
+        }
         receiver.reset();
-        if ((await postStatus(web.url!, warm.serviceToken, `warm-up before ${n} #bench`)) !== 201) throw new Error('the warm-up post failed');
-        if (!(await waitForDeliveries(receiver, WARMUP, 60_000))) throw new Error('the warm-up deliveries did not all arrive');
+        const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage(), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']) };
+        const status = await postStatus(web.url!, seeded.serviceToken, `fan-out ${trial} of ${n} #bench`);
+        const t201 = performance.now();
+        const t201Us = monotonicUs();
+        if (status !== 201) throw new Error(`POST /api/v1/statuses answered ${status}`);
+        const ok = await waitForDeliveries(receiver, n, Math.max(120_000, n * 10));
+        const elapsed = (ok ? receiver.lastAt : performance.now()) - t201;
+        const peakRss = sampler.stop();
+        const workerCpu = (cpuMsOf(worker.pid) - cpu0.worker) / elapsed;
+        const hereUsage = process.cpuUsage(cpu0.here);
+        const receiverCpu = (hereUsage.user + hereUsage.system) / 1000 / elapsed;
+        const pgCpu = (cpuMsOfCommands(['postgres']) - cpu0.pg) / elapsed;
+        const redisCpu = (cpuMsOfCommands(['redis-server']) - cpu0.redis) / elapsed;
+        await stop(worker);
+        worker = null;
+        const t: FanOutTrial = { ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, timedOut: !ok };
+        result.trials.push(t);
+        say(`    pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}; ratio ${ratioOf(n, t).toFixed(2)}`);
+        say(`    first delivery ${ms(receiver.firstAt - t201)} after the 201`);
+        // Cores busy while it ran: the worker, and this process (the receivers and the wait loop).
+        say(`    cores busy: worker ${workerCpu.toFixed(2)}, receivers ${receiverCpu.toFixed(2)}, PostgreSQL ${pgCpu.toFixed(2)}, Redis ${redisCpu.toFixed(2)}; worker CPU per delivery ${((workerCpu * elapsed * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us`);
+        if (profiled) say(summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 }).replace(/^/gm, '    '));
       }
-      receiver.reset();
-      const cpu0 = { worker: cpuMsOf(worker.pid), here: process.cpuUsage(), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']) };
-      const status = await postStatus(web.url!, seeded.serviceToken, `fan-out of ${n} #bench`);
-      const t201 = performance.now();
-      const t201Us = monotonicUs();
-      if (status !== 201) throw new Error(`POST /api/v1/statuses answered ${status}`);
-      const ok = await waitForDeliveries(receiver, n, Math.max(120_000, n * 10));
-      const elapsed = (ok ? receiver.lastAt : performance.now()) - t201;
-      const peakRss = sampler.stop();
-      const workerCpu = (cpuMsOf(worker.pid) - cpu0.worker) / elapsed;
-      const hereUsage = process.cpuUsage(cpu0.here);
-      const receiverCpu = (hereUsage.user + hereUsage.system) / 1000 / elapsed;
-      const pgCpu = (cpuMsOfCommands(['postgres']) - cpu0.pg) / elapsed;
-      const redisCpu = (cpuMsOfCommands(['redis-server']) - cpu0.redis) / elapsed;
-      await stop(worker);
-      worker = null;
-      const r: FanOutResult = { n, ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, rawPeakRss: raw.maxRss, timedOut: !ok };
-      if (PROFILE) r.profile = summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 });
-      fanOuts.push(r);
-      say(`  pipeline: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, worker peak ${mb(peakRss)}`);
-      say(`  first delivery ${ms(receiver.firstAt - t201)} after the 201`);
-      // Cores busy while it ran: the worker, and this process (the receivers and the wait loop).
-      say(`  cores busy: worker ${workerCpu.toFixed(2)}, receivers ${receiverCpu.toFixed(2)}, PostgreSQL ${pgCpu.toFixed(2)}, Redis ${redisCpu.toFixed(2)}; worker CPU per delivery ${((workerCpu * elapsed * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us`);
-      if (r.profile) say(r.profile.replace(/^/gm, '    '));
     }
 
     // 2. Ingest, with signed Slack slash commands acknowledged meanwhile.
@@ -297,18 +318,23 @@ async function main(): Promise<void> {
 
   // The report.
   say(`\n=== Twitterprise benchmark (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}; ${Math.round((Date.now() - started) / 1000)} s) ===\n`);
+  // A size's row is its median trial (by ratio); peak memory and repeats cover every trial.
   say(
     table(
-      ['followers', 'fan-out time', 'deliveries/s', 'worker peak RSS', 'raw BullMQ', 'ratio', 'repeats'],
-      fanOuts.map((f) => [
-        f.n.toLocaleString('en'),
-        `${seconds(f.ms)}${f.timedOut ? ` (timed out at ${f.received})` : ''}`,
-        perSecond((f.received * 1000) / f.ms),
-        mb(f.peakRss),
-        perSecond((f.n * 1000) / f.rawMs),
-        ((f.received / f.ms) / (f.n / f.rawMs)).toFixed(2),
-        String(f.repeats),
-      ]),
+      ['followers', 'fan-out time', 'deliveries/s', 'worker peak RSS', 'raw BullMQ', 'ratio (median)', 'ratios of the trials', 'repeats'],
+      fanOuts.map((f) => {
+        const m = medianTrial(f);
+        return [
+          f.n.toLocaleString('en'),
+          `${seconds(m.ms)}${m.timedOut ? ` (timed out at ${m.received})` : ''}`,
+          perSecond((m.received * 1000) / m.ms),
+          mb(peakOf(f)),
+          perSecond((f.n * 1000) / m.rawMs),
+          ratioOf(f.n, m).toFixed(2),
+          f.trials.map((t) => ratioOf(f.n, t).toFixed(2)).join(', '),
+          String(f.trials.reduce((sum, t) => sum + t.repeats, 0)),
+        ];
+      }),
     ),
   );
   if (ingest) {
@@ -330,15 +356,18 @@ async function main(): Promise<void> {
   say(table(['end-to-end (light load)', 'value'], [['posts', String(e2e.length)], ['post -> delivery p50 / p99', `${ms(percentile(e2e, 50))} / ${ms(percentile(e2e, 99))}`]]));
 
   const verdict = (ok: boolean | null) => (ok === null ? 'NOT RUN' : ok ? 'PASS' : 'MISS');
-  const largest = fanOuts[fanOuts.length - 1];
   const hundred = fanOuts.find((f) => f.n === 100_000);
   const targets: [string, string, boolean | null][] = [
     [
       'fan-out >= 1/2 raw BullMQ ceiling',
-      fanOuts.map((f) => `${f.n.toLocaleString('en')}: ${((f.received / f.ms) / (f.n / f.rawMs)).toFixed(2)}`).join(', '),
-      largest ? fanOuts.every((f) => !f.timedOut && f.received / f.ms / (f.n / f.rawMs) >= 0.5) : null,
+      fanOuts.map((f) => `${f.n.toLocaleString('en')}: ${ratioOf(f.n, medianTrial(f)).toFixed(2)}`).join(', '),
+      fanOuts.length ? fanOuts.every((f) => f.trials.every((t) => !t.timedOut) && ratioOf(f.n, medianTrial(f)) >= 0.5) : null,
     ],
-    ['100,000 followers, worker < 300 MB', hundred ? `${mb(hundred.peakRss)}${hundred.timedOut ? ' (timed out)' : ''}` : 'size not run', hundred ? !hundred.timedOut && hundred.peakRss < 300 * 1024 * 1024 : null],
+    [
+      '100,000 followers, worker < 300 MB',
+      hundred ? `${mb(peakOf(hundred))}${hundred.trials.some((t) => t.timedOut) ? ' (timed out)' : ''}` : 'size not run',
+      hundred ? hundred.trials.every((t) => !t.timedOut) && peakOf(hundred) < 300 * 1024 * 1024 : null,
+    ],
     ['slash ack p99 < 200 ms under ingest load', ingest ? ms(percentile(ingest.slash, 99)) : 'not run', ingest && ingest.slash.length ? percentile(ingest.slash, 99) < 200 && ingest.slashErrors === 0 : null],
     ['light-load post -> delivery p99 < 250 ms', e2e.length ? ms(percentile(e2e, 99)) : 'not run', e2e.length ? e2e.length === E2E_POSTS && percentile(e2e, 99) < 250 : null],
   ];
