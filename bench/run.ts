@@ -22,12 +22,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { CountingReceiver } from '../test/fakes/counting-receiver.js';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { startApp, waitForWorkers, type AppProcess } from '../test/faults/processes.js';
 import { seedWebhookFollowers } from '../test/faults/seed.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
 import { request } from './http-client.js';
+import { LeanReceiver } from './receiver.js';
 import { cpuMsOf, cpuMsOfCommands, MemorySampler } from './memory.js';
 import { monotonicUs, summariseProfile } from './profile.js';
 import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand } from './slack.js';
@@ -116,7 +116,7 @@ function runRaw(n: number, prefix: string): Promise<{ ms: number; maxRss: number
 }
 
 /** Waits for `target` deliveries; gives up after `timeoutMs`, or when nothing arrives for `stallMs`. */
-async function waitForDeliveries(receiver: CountingReceiver, target: number, timeoutMs: number, stallMs = 60_000): Promise<boolean> {
+async function waitForDeliveries(receiver: LeanReceiver, target: number, timeoutMs: number, stallMs = 60_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let last = -1;
   let lastChange = Date.now();
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const webProfileDir = path.join(os.tmpdir(), `tp-bench-profiles-${prefix}-web`);
   const outboxDir = path.join(os.tmpdir(), `tp-bench-${prefix}`);
   let db: TestDatabase | null = null;
-  let receiver: CountingReceiver | null = null;
+  let receiver: LeanReceiver | null = null;
   let slack: FakeSlackApi | null = null;
   let web: AppProcess | null = null;
   let worker: AppProcess | null = null;
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
   say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, sizes ${SIZES.join(', ')}, ${TRIALS} trial(s) each, worker concurrency ${CONCURRENCY}${WORKER_NODE_ARGS.length ? `, worker flags ${WORKER_NODE_ARGS.join(' ')}` : ''}`);
   try {
     db = await createTestDatabase();
-    receiver = await CountingReceiver.start({ ports: 8, parse: false });
+    receiver = await LeanReceiver.start({ ports: 8 });
     slack = await new FakeSlackApi().start();
     slack.addUser({ id: 'U1', name: 'bench', real_name: 'Bench User', tz: 'UTC', profile: { email: 'bench@corp.example', real_name: 'Bench User' } });
     const env: Record<string, string> = {
