@@ -29,6 +29,35 @@ describe('bulk statements with one JSON parameter', () => {
     expect(byId.get(rows[1]!.id)).toMatchObject({ attempts: 0, payload: {}, reason: 'switched off', state: 'skipped' });
   });
 
+  it('sends a value every row shares once, in the base row, and each row only what differs', async () => {
+    const now = new Date('2026-11-24T08:00:00.000Z');
+    const statusId = newId();
+    const rows = ['w1', 'w2', 'w3'].map((subscriberId, i) => ({
+      id: newId(),
+      event: 'status.created',
+      statusId,
+      subscriberKind: 'webhook' as const,
+      subscriberId,
+      route: 'webhook' as const,
+      // One row differs in state and reason: those columns travel per row, for all three.
+      state: i === 1 ? ('skipped' as const) : ('queued' as const),
+      reason: i === 1 ? 'switched off' : null,
+      dedupeKey: `status.created:${statusId}:webhook:${subscriberId}:webhook`,
+      createdAt: now,
+      updatedAt: now,
+    }));
+    const query = t.ctx.db.insert(deliveries).select(jsonRows(deliveries, rows));
+    const [shared, each] = query.toSQL().params.map((p) => JSON.parse(String(p)) as Record<string, unknown>);
+    expect(shared).toMatchObject({ event: 'status.created', status_id: statusId, subscriber_kind: 'webhook', route: 'webhook', attempts: 0, refs: [], created_at: now.toISOString() });
+    expect(Object.keys((each as unknown as Record<string, unknown>[])[0]!).sort()).toEqual(['dedupe_key', 'id', 'reason', 'state', 'subscriber_id']);
+    const written = await query.returning();
+    expect(written.map((w) => [w.subscriberId, w.state, w.reason, w.statusId, w.attempts, w.createdAt.toISOString()]).sort()).toEqual([
+      ['w1', 'queued', null, statusId, 0, now.toISOString()],
+      ['w2', 'skipped', 'switched off', statusId, 0, now.toISOString()],
+      ['w3', 'queued', null, statusId, 0, now.toISOString()],
+    ]);
+  });
+
   it('matches a column against a list given as one parameter, including values that look like SQL', async () => {
     const ids = [newId(), newId(), newId()];
     await t.ctx.db.insert(sources).values(ids.map((id, i) => ({ id, handle: `json-${i}`, kind: 'person' as const, name: `J ${i}` })));
