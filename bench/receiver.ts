@@ -1,4 +1,5 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
+import { DeliveryTally } from '../test/fakes/delivery-tally.js';
 
 const OK = Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok', 'latin1');
 const OK_CLOSE = Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok', 'latin1');
@@ -16,15 +17,7 @@ const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01](?:\r\n|$)/;
  * part, a read and a write per request, stays). It counts like test/fakes/counting-receiver.ts, which the
  * tests keep using because it also verifies signatures and can delay its answers.
  */
-export class LeanReceiver {
-  /** webhook-id -> times it arrived. */
-  readonly seen = new Map<string, number>();
-  requests = 0;
-  repeats = 0;
-  /** Time (ms, performance.now) of the first and of the last first arrival of a webhook-id. */
-  firstAt = 0;
-  lastAt = 0;
-  private readonly servers: Server[] = [];
+export class LeanReceiver extends DeliveryTally {
   private readonly sockets = new Set<Socket>();
 
   static async start(opts: { ports?: number } = {}): Promise<LeanReceiver> {
@@ -35,26 +28,6 @@ export class LeanReceiver {
       r.servers.push(server);
     }
     return r;
-  }
-
-  get ports(): number[] {
-    return this.servers.map((s) => (s.address() as AddressInfo).port);
-  }
-
-  /** Follower n's URL, spread round-robin over the ports. */
-  url(n: number): string {
-    const ports = this.ports;
-    return `http://127.0.0.1:${ports[n % ports.length]}/f/${n}`;
-  }
-
-  /** Distinct deliveries received (first arrivals of each webhook-id). */
-  get unique(): number {
-    return this.seen.size;
-  }
-
-  reset(): void {
-    this.seen.clear();
-    this.requests = this.repeats = this.firstAt = this.lastAt = 0;
   }
 
   async close(): Promise<void> {
@@ -75,13 +48,7 @@ export class LeanReceiver {
   private readonly count = (id: string | null): boolean => {
     this.requests++;
     if (id === null) return false;
-    const n = (this.seen.get(id) ?? 0) + 1;
-    this.seen.set(id, n);
-    if (n > 1) this.repeats++;
-    else {
-      this.lastAt = performance.now();
-      if (!this.firstAt) this.firstAt = this.lastAt;
-    }
+    this.arrived(id);
     return true;
   };
 }

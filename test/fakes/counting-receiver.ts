@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { Webhook } from 'standardwebhooks';
+import { DeliveryTally } from './delivery-tally.js';
 
 export interface CountingReceiverOptions {
   /** Listening sockets on 127.0.0.1 (followers are spread over them). Default 1. */
@@ -18,23 +18,16 @@ export interface CountingReceiverOptions {
  * Dedupes by `webhook-id` and counts repeats (at-least-once delivery shows up here, never as a
  * second "received"). Lean enough to take 100,000 deliveries in a benchmark.
  */
-export class CountingReceiver {
-  /** webhook-id -> times it arrived. */
-  readonly seen = new Map<string, number>();
+export class CountingReceiver extends DeliveryTally<HttpServer> {
   /** path -> first deliveries (webhook-id, status id when parsed). */
   readonly byPath = new Map<string, { id: string; statusId: string | null; type: string | null }[]>();
-  requests = 0;
-  repeats = 0;
   badSignatures = 0;
-  /** Time (ms, performance.now) of the last first delivery. */
-  lastAt = 0;
-  firstAt = 0;
-  private readonly servers: Server[] = [];
   private readonly opts: Required<Pick<CountingReceiverOptions, 'delayMs' | 'parse'>> & CountingReceiverOptions;
   private readonly verifier: Webhook | null;
   private listeners: (() => void)[] = [];
 
   private constructor(opts: CountingReceiverOptions) {
+    super();
     this.opts = { delayMs: 0, parse: true, ...opts };
     this.verifier = opts.secret ? new Webhook(opts.secret) : null;
   }
@@ -50,34 +43,15 @@ export class CountingReceiver {
     return r;
   }
 
-  get ports(): number[] {
-    return this.servers.map((s) => (s.address() as AddressInfo).port);
-  }
-
-  /** Follower n's URL, spread round-robin over the ports. */
-  url(n: number): string {
-    const ports = this.ports;
-    return `http://127.0.0.1:${ports[n % ports.length]}/f/${n}`;
-  }
-
-  /** Distinct deliveries received (first arrivals of each webhook-id). */
-  get unique(): number {
-    return this.seen.size;
-  }
-
   /** Followers with at least one delivery. */
   get followersReached(): number {
     return this.byPath.size;
   }
 
-  reset(): void {
-    this.seen.clear();
+  override reset(): void {
+    super.reset();
     this.byPath.clear();
-    this.requests = 0;
-    this.repeats = 0;
     this.badSignatures = 0;
-    this.lastAt = 0;
-    this.firstAt = 0;
   }
 
   /** Resolves when `probe()` holds, checked on every delivery and every 50 ms; throws after `timeoutMs`. */
@@ -131,13 +105,7 @@ export class CountingReceiver {
         res.writeHead(401).end();
         return;
       }
-      const n = (this.seen.get(id) ?? 0) + 1;
-      this.seen.set(id, n);
-      if (n > 1) this.repeats++;
-      else {
-        const now = performance.now();
-        if (!this.firstAt) this.firstAt = now;
-        this.lastAt = now;
+      if (this.arrived(id)) {
         let list = this.byPath.get(path);
         if (!list) this.byPath.set(path, (list = []));
         list.push({ id, statusId: body?.data?.id ?? null, type: body?.type ?? null });
