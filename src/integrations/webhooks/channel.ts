@@ -9,7 +9,7 @@ import { preparedFor } from '../../db/prepared.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
-import type { LookupFn } from './ssrf-guard.js';
+import { systemLookup, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
 
 /** The endpoint columns a send needs (reading whole rows for a batch of 100 showed in the profile). */
 const endpointColumns = {
@@ -46,11 +46,27 @@ type Built = { ok: true; json: string } | { ok: false; reason: string };
 /** `{type, timestamp, data}` around a `data` already in JSON (one status's data is shared by a whole batch). */
 const bodyJson = (type: string, timestamp: string, dataJson: string) => `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(timestamp)},"data":${dataJson}}`;
 
-/** What one batch's deliveries share: their endpoints, their statuses, and each status's event data. */
+/** What one batch's deliveries share: their endpoints, their statuses, each status's event data, and DNS. */
 interface Shared {
   hooks: Map<string, WebhookRow>;
   statuses: Map<string, StatusRow>;
   createdData: Map<string, string>;
+  lookup: LookupFn;
+}
+
+/**
+ * Resolves each name once for the batch (a batch of 100 to one app's host asked DNS 100 times). Every
+ * send still checks the answer and connects only to the address it checked, so a batch's few hundred
+ * milliseconds of reuse open no door to rebinding. A name that did not resolve stays unresolved for the
+ * batch: its sends are retried later, each on its own.
+ */
+function oncePerName(lookup: LookupFn): LookupFn {
+  const answers = new Map<string, Promise<ResolvedAddress[]>>();
+  return (host) => {
+    let answer = answers.get(host);
+    if (!answer) answers.set(host, (answer = lookup(host)));
+    return answer;
+  };
 }
 
 const endpointsByIds = preparedFor((db) => db.select(endpointColumns).from(webhooks).where(inJsonList(webhooks.id, sql.placeholder('ids'))).prepare('tp_webhooks_by_ids'));
@@ -58,14 +74,14 @@ const statusesByIds = preparedFor((db) =>
   db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonList(statuses.id, sql.placeholder('ids'))).prepare('tp_statuses_by_ids'),
 );
 
-async function loadShared(db: Db, ds: readonly DeliveryRecord[]): Promise<Shared> {
+async function loadShared(db: Db, ds: readonly DeliveryRecord[], lookup: LookupFn): Promise<Shared> {
   const hookIds = [...new Set(ds.map((d) => d.subscriberId))];
   const statusIds = [...new Set(ds.flatMap((d) => (d.statusId ? [d.statusId] : [])))];
   const [hookRows, statusRows] = await Promise.all([
     endpointsByIds(db).execute({ ids: JSON.stringify(hookIds) }),
     statusIds.length ? statusesByIds(db).execute({ ids: JSON.stringify(statusIds) }) : Promise.resolve([]),
   ]);
-  return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.s.id, r])), createdData: new Map() };
+  return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.s.id, r])), createdData: new Map(), lookup: oncePerName(lookup) };
 }
 
 function buildBody(config: WebhookChannelDeps['ctx']['config'], shared: Shared, d: DeliveryRecord, w: WebhookRow): Built {
@@ -166,7 +182,7 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
       body: built.json,
       timeoutMs: config.webhooks.timeoutMs,
       allowPrivate: config.webhooks.allowPrivate,
-      ...(deps.lookup ? { lookup: deps.lookup } : {}),
+      lookup: shared.lookup,
     });
     if (res.kind === 'answered' && res.status >= 200 && res.status < 300) {
       if (w.failingSince) await db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, w.id));
@@ -183,7 +199,7 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
   }
 
   async function deliverMany(ds: readonly DeliveryRecord[], limit: Limit): Promise<DeliveryOutcome[]> {
-    const shared = await loadShared(db, ds);
+    const shared = await loadShared(db, ds, deps.lookup ?? systemLookup);
     return Promise.all(
       ds.map((d) =>
         limit(() => deliverOne(d, shared)).catch((err: unknown): DeliveryOutcome => {

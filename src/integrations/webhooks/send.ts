@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Pool } from 'undici';
-import { bareHost, DestinationRefused, resolveAndCheck, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
+import { bareHost, DestinationRefused, NameNotResolved, resolveAndCheck, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
 import { signWebhook } from './sign.js';
 
 export interface WebhookRequest {
@@ -20,7 +20,7 @@ export interface WebhookRequest {
 export type WebhookResponse =
   /** The endpoint answered (any status; redirects are answers too and are never followed). */
   | { kind: 'answered'; status: number; location?: string }
-  /** No answer: connection refused or reset, timeout, TLS failure. */
+  /** No answer: the name did not resolve, connection refused or reset, timeout, TLS failure. */
   | { kind: 'no_answer'; error: string }
   /** Not sent: the host resolves to an address we may not call. */
   | { kind: 'refused'; reason: string };
@@ -59,6 +59,7 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse>
   try {
     address = await resolveAndCheck(url, { allowPrivate: req.allowPrivate, lookup: req.lookup });
   } catch (err) {
+    if (err instanceof NameNotResolved) return { kind: 'no_answer', error: err.reason };
     if (err instanceof DestinationRefused) return { kind: 'refused', reason: err.reason };
     throw err;
   }

@@ -123,6 +123,17 @@ export class DestinationRefused extends Error {
   }
 }
 
+/**
+ * The name did not resolve (no such name, DNS away): refused when a URL is saved, but a send only
+ * failed for now and is retried, like a receiver that does not answer.
+ */
+export class NameNotResolved extends DestinationRefused {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'NameNotResolved';
+  }
+}
+
 export interface ResolveOptions {
   /** WEBHOOK_ALLOW_PRIVATE: resolve, but accept any address. */
   allowPrivate: boolean;
@@ -150,13 +161,11 @@ export async function resolveAndCheck(url: URL | string, opts: ResolveOptions): 
     try {
       addresses = await (opts.lookup ?? systemLookup)(host);
     } catch (err) {
-      throw new DestinationRefused(`${host} does not resolve: ${err instanceof Error ? err.message : String(err)}`);
+      throw new NameNotResolved(`${host} does not resolve: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (!addresses.length) throw new NameNotResolved(`${host} does not resolve to an address`);
   }
-  if (opts.allowPrivate) {
-    if (!addresses.length) throw new DestinationRefused(`${host} does not resolve to an address`);
-    return addresses[0]!;
-  }
+  if (opts.allowPrivate) return addresses[0]!;
   const r = checkResolved(host, addresses);
   if (!r.ok) throw new DestinationRefused(r.reason);
   return r.address;

@@ -260,6 +260,37 @@ describe('the webhook channel on its own', () => {
     expect(receiver.eventsAt(path)).toHaveLength(1);
   });
 
+  it('asks DNS once per name for a whole batch, and again for the next batch', async () => {
+    const paths = ['/batch-dns-a', '/batch-dns-b', '/batch-dns-c'];
+    const hooks = [];
+    for (const path of paths) {
+      const hook = await addWebhook(ctx, owner.id, `http://hooks.example.test:${receiver.port}${path}`);
+      receiver.expect(path, hook.secret);
+      hooks.push(hook);
+    }
+    const asked: string[] = [];
+    const lookup: LookupFn = async (host) => {
+      asked.push(host);
+      await new Promise((r) => setTimeout(r, 20)); // the sends of a batch ask while the first answer is on its way
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    const channel = createWebhookChannel({ ctx, lookup });
+    const batch = async () => channel.deliverMany!(await Promise.all(hooks.map((h) => testDelivery(h.id))), (fn) => fn());
+    expect(await batch()).toEqual([{ kind: 'sent' }, { kind: 'sent' }, { kind: 'sent' }]);
+    expect(asked).toEqual(['hooks.example.test']);
+    expect(await batch()).toEqual([{ kind: 'sent' }, { kind: 'sent' }, { kind: 'sent' }]);
+    expect(asked).toEqual(['hooks.example.test', 'hooks.example.test']);
+    for (const path of paths) expect(receiver.eventsAt(path)).toHaveLength(2);
+  });
+
+  it('retries a send whose name does not resolve (DNS away), where a private address fails for good', async () => {
+    const hook = await addWebhook(ctx, owner.id, 'https://flaky-dns.example.test/hook');
+    const lookup: LookupFn = () => Promise.reject(Object.assign(new Error('getaddrinfo EAI_AGAIN flaky-dns.example.test'), { code: 'EAI_AGAIN' }));
+    const out = await createWebhookChannel({ ctx: guarded(), lookup }).deliver(await testDelivery(hook.id));
+    expect(out).toMatchObject({ kind: 'retry' });
+    expect(out.kind === 'retry' && out.error).toMatch(/no answer: flaky-dns\.example\.test does not resolve: getaddrinfo EAI_AGAIN/);
+  });
+
   it('retries when the endpoint hangs past the timeout or resets the connection', async () => {
     const quick = { ...ctx, config: parseConfig({ ...env, DATABASE_URL: t.database.url, LOG_LEVEL: 'silent', WEBHOOK_TIMEOUT_MS: '200' }) };
     const channel = createWebhookChannel({ ctx: quick });

@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { generateWebhookSecret, signWebhook } from '../../../src/integrations/webhooks/sign.js';
-import { checkResolved, DestinationRefused, isPrivateAddress, mappedIpv4, resolveAndCheck, type LookupFn } from '../../../src/integrations/webhooks/ssrf-guard.js';
+import { checkResolved, DestinationRefused, isPrivateAddress, mappedIpv4, NameNotResolved, resolveAndCheck, type LookupFn } from '../../../src/integrations/webhooks/ssrf-guard.js';
 
 // Pure checks only: nothing here opens a connection or asks a real DNS server.
 describe('isPrivateAddress', () => {
@@ -94,6 +94,14 @@ describe('resolveAndCheck', () => {
 
   it('refuses names that do not resolve and schemes other than http(s)', async () => {
     await expect(resolveAndCheck('https://nowhere.test/', { allowPrivate: false, lookup: () => Promise.reject(new Error('ENOTFOUND')) })).rejects.toThrow(/does not resolve/);
+    // Told apart from a refusal by policy, so that a send retries it: DNS may be away for a moment.
+    for (const allowPrivate of [false, true]) {
+      await expect(resolveAndCheck('https://nowhere.test/', { allowPrivate, lookup: () => Promise.reject(new Error('EAI_AGAIN')) })).rejects.toThrow(NameNotResolved);
+      await expect(resolveAndCheck('https://empty.test/', { allowPrivate, lookup: () => Promise.resolve([]) })).rejects.toThrow(NameNotResolved);
+    }
+    const policy = await resolveAndCheck('https://inside.test/', { allowPrivate: false, lookup: () => Promise.resolve([{ address: '10.0.0.5', family: 4 }]) }).catch((e: unknown) => e);
+    expect(policy).toBeInstanceOf(DestinationRefused);
+    expect(policy).not.toBeInstanceOf(NameNotResolved);
     await expect(resolveAndCheck('ftp://93.184.216.34/', { allowPrivate: false })).rejects.toThrow(/ftp/);
   });
 });
