@@ -1,6 +1,5 @@
-import { isIP } from 'node:net';
-import { Pool } from 'undici';
-import { bareHost, DestinationRefused, NameNotResolved, resolveAndCheck, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
+import { Pools } from './pools.js';
+import { DestinationRefused, NameNotResolved, resolveAndCheck, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
 import { signWebhook } from './sign.js';
 
 export interface WebhookRequest {
@@ -25,32 +24,8 @@ export type WebhookResponse =
   /** Not sent: the host resolves to an address we may not call. */
   | { kind: 'refused'; reason: string };
 
-/**
- * Keep-alive connection pools (undici), one per checked address and host name: the pool's origin is
- * the address the guard approved, so a socket only ever goes there, while the name still goes in
- * Host and in TLS SNI and the certificate check. undici costs about two thirds of node:http's CPU per
- * request, and webhook sends are most of a fan-out's work (docs/benchmarks.md). Idle sockets are
- * unref'd (they never hold a draining process) and closed after 4 s, before the 5 s after which Node
- * servers drop an idle connection, so a reused socket is rarely one the receiver is closing.
- */
-const pools = new Map<string, Pool>();
-const MAX_POOLS = 1000;
-function poolFor(url: URL, pinned: ResolvedAddress): Pool {
-  const host = pinned.family === 6 ? `[${pinned.address}]` : pinned.address;
-  const origin = `${url.protocol}//${host}${url.port ? `:${url.port}` : ''}`;
-  const key = `${origin}/${url.hostname}`;
-  let pool = pools.get(key);
-  if (!pool) {
-    if (pools.size >= MAX_POOLS) {
-      for (const p of pools.values()) void p.destroy().catch(() => undefined);
-      pools.clear();
-    }
-    const servername = url.protocol === 'https:' && isIP(bareHost(url)) === 0 ? bareHost(url) : undefined;
-    pool = new Pool(origin, { connections: 32, keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, ...(servername ? { connect: { servername } } : {}) });
-    pools.set(key, pool);
-  }
-  return pool;
-}
+/** The process's keep-alive pools, one per checked address and host name (`pools.ts`). */
+const pools = new Pools(1000);
 
 /** POSTs one signed event. Resolves and checks the host on every call (DNS may have changed). */
 export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse> {
@@ -72,7 +47,7 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse>
   try {
     // undici's request never follows redirects: a 3xx is the answer. Its own timers bound the wait for
     // the answer's head and body (an AbortController per request was 3% of a fan-out's CPU).
-    const res = await poolFor(url, address).request({
+    const res = await pools.for(url, address).request({
       method: 'POST',
       path: `${url.pathname}${url.search}`,
       headers,

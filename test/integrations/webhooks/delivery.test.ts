@@ -262,12 +262,8 @@ describe('the webhook channel on its own', () => {
 
   it('asks DNS once per name for a whole batch, and again for the next batch', async () => {
     const paths = ['/batch-dns-a', '/batch-dns-b', '/batch-dns-c'];
-    const hooks = [];
-    for (const path of paths) {
-      const hook = await addWebhook(ctx, owner.id, `http://hooks.example.test:${receiver.port}${path}`);
-      receiver.expect(path, hook.secret);
-      hooks.push(hook);
-    }
+    const hooks = await Promise.all(paths.map((path) => addWebhook(ctx, owner.id, `http://hooks.example.test:${receiver.port}${path}`)));
+    hooks.forEach((hook, i) => receiver.expect(paths[i]!, hook.secret));
     const asked: string[] = [];
     const lookup: LookupFn = async (host) => {
       asked.push(host);
