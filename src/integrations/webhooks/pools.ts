@@ -18,7 +18,11 @@ export class Pools {
   /** Least recently used first (a Map keeps insertion order; a use moves its pool to the end). */
   private readonly pools = new Map<string, Pool>();
 
-  constructor(private readonly max: number) {}
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = Math.max(1, max);
+  }
 
   get size(): number {
     return this.pools.size;
