@@ -15,8 +15,9 @@ import { bareHost, type ResolvedAddress } from './ssrf-guard.js';
  * once, and with them the sends in flight, which then had to be retried).
  */
 export class Pools {
-  /** Least recently used first (a Map keeps insertion order; a use moves its pool to the end). */
-  private readonly pools = new Map<string, Pool>();
+  /** Each pool with the tick of its last use (a hit only writes a number; the scan for the least recent runs only to evict). */
+  private readonly pools = new Map<string, { pool: Pool; used: number }>();
+  private tick = 0;
 
   private readonly max: number;
 
@@ -32,20 +33,23 @@ export class Pools {
     const host = pinned.family === 6 ? `[${pinned.address}]` : pinned.address;
     const origin = `${url.protocol}//${host}${url.port ? `:${url.port}` : ''}`;
     const key = `${origin}/${url.hostname}`;
-    let pool = this.pools.get(key);
-    if (pool) {
-      this.pools.delete(key);
-      this.pools.set(key, pool);
-      return pool;
+    const hit = this.pools.get(key);
+    if (hit) {
+      hit.used = ++this.tick;
+      return hit.pool;
     }
-    while (this.pools.size >= this.max) {
-      const [oldestKey, oldest] = this.pools.entries().next().value as [string, Pool];
-      this.pools.delete(oldestKey);
-      void oldest.close().catch(() => undefined);
-    }
+    while (this.pools.size >= this.max) this.evictLeastRecent();
     const servername = url.protocol === 'https:' && isIP(bareHost(url)) === 0 ? bareHost(url) : undefined;
-    pool = new Pool(origin, { connections: 32, keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, ...(servername ? { connect: { servername } } : {}) });
-    this.pools.set(key, pool);
+    const pool = new Pool(origin, { connections: 32, keepAliveTimeout: 4000, keepAliveMaxTimeout: 4000, ...(servername ? { connect: { servername } } : {}) });
+    this.pools.set(key, { pool, used: ++this.tick });
     return pool;
+  }
+
+  private evictLeastRecent(): void {
+    let oldest: [string, { pool: Pool; used: number }] | null = null;
+    for (const entry of this.pools) if (!oldest || entry[1].used < oldest[1].used) oldest = entry;
+    if (!oldest) return;
+    this.pools.delete(oldest[0]);
+    void oldest[1].pool.close().catch(() => undefined);
   }
 }
