@@ -330,7 +330,7 @@ async function main(): Promise<void> {
           perSecond((m.received * 1000) / m.ms),
           mb(peakOf(f)),
           perSecond((f.n * 1000) / m.rawMs),
-          ratioOf(f.n, m).toFixed(2),
+          ratioOf(f.n, m).toFixed(3),
           f.trials.map((t) => ratioOf(f.n, t).toFixed(2)).join(', '),
           String(f.trials.reduce((sum, t) => sum + t.repeats, 0)),
         ];
@@ -360,7 +360,7 @@ async function main(): Promise<void> {
   const targets: [string, string, boolean | null][] = [
     [
       'fan-out >= 1/2 raw BullMQ ceiling',
-      fanOuts.map((f) => `${f.n.toLocaleString('en')}: ${ratioOf(f.n, medianTrial(f)).toFixed(2)}`).join(', '),
+      fanOuts.map((f) => `${f.n.toLocaleString('en')}: ${ratioOf(f.n, medianTrial(f)).toFixed(3)}`).join(', '),
       fanOuts.length ? fanOuts.every((f) => f.trials.every((t) => !t.timedOut) && ratioOf(f.n, medianTrial(f)) >= 0.5) : null,
     ],
     [
