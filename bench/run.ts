@@ -21,11 +21,11 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { FakeSlackApi } from '../test/fakes/slack-api.js';
 import { startApp, waitForWorkers, type AppProcess } from '../test/faults/processes.js';
 import { seedWebhookFollowers } from '../test/faults/seed.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helpers/db.js';
+import { dropPrefix } from '../test/helpers/queues.js';
 import { request } from './http-client.js';
 import { LeanReceiver } from './receiver.js';
 import { cpuMsOf, cpuMsOfCommands, MemorySampler } from './memory.js';
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
     await receiver?.close();
     await slack?.stop();
     await db?.drop().catch(() => {});
-    await dropKeys(prefix).catch(() => {});
+    await Promise.all([dropPrefix(prefix), dropPrefix(`${prefix}raw`)]).catch(() => {});
     rmSync(outboxDir, { recursive: true, force: true });
   }
 
@@ -373,24 +373,6 @@ async function main(): Promise<void> {
   ];
   say('');
   say(table(['target', 'measured', 'result'], targets.map(([t, m, ok]) => [t, m, verdict(ok)])));
-}
-
-/** Removes every Redis key under the run's prefixes. */
-async function dropKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    for (const p of [prefix, `${prefix}raw`]) {
-      let cursor = '0';
-      let rounds = 0;
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${p}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.unlink(...keys);
-      } while (cursor !== '0' && ++rounds < 100_000);
-    }
-  } finally {
-    redis.disconnect();
-  }
 }
 
 const hardStop = setTimeout(() => {

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config.js';
 import { startApp, type RunningApp, type StartOptions } from '../../src/main.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
+import { dropPrefix } from '../helpers/queues.js';
 import { waitUntil } from '../helpers/wait.js';
 
 export const ADMIN = 'e2e-admin-token-0123456789';
@@ -18,10 +19,11 @@ export interface E2E {
 /** The whole app (web + worker in one process) on a fresh database, Redis prefix and a free port. */
 export async function startE2E(env: Record<string, string> = {}, opts: Partial<Pick<StartOptions, 'clock' | 'slack'>> = {}): Promise<E2E> {
   const database = await createTestDatabase();
+  const prefix = env.QUEUE_PREFIX ?? testQueuePrefix();
   const config = parseConfig({
     DATABASE_URL: database.url,
     REDIS_URL,
-    QUEUE_PREFIX: testQueuePrefix(),
+    QUEUE_PREFIX: prefix,
     PORT: '0',
     ADMIN_TOKEN: ADMIN,
     LOG_LEVEL: 'silent',
@@ -59,6 +61,7 @@ export async function startE2E(env: Record<string, string> = {}, opts: Partial<P
     async close() {
       await app.close();
       await database.drop();
+      await dropPrefix(prefix);
     },
   };
 }

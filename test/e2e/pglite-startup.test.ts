@@ -9,6 +9,7 @@ import { deliveries, outbox, sources } from '../../src/db/schema.js';
 import { startApp, type RunningApp } from '../../src/main.js';
 import { WebhookReceiver } from '../fakes/webhook-receiver.js';
 import { REDIS_URL, testQueuePrefix } from '../helpers/db.js';
+import { dropPrefix } from '../helpers/queues.js';
 import { addFollow, addPerson, addWebhook } from '../pipeline/helpers.js';
 import { eventually } from './harness.js';
 
@@ -17,9 +18,11 @@ describe('start-up on embedded PGlite', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-pglite-app-'));
   let app: RunningApp | undefined;
   let receiver: WebhookReceiver | undefined;
+  const prefix = testQueuePrefix();
   afterAll(async () => {
     await app?.close();
     await receiver?.close();
+    await dropPrefix(prefix);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -29,7 +32,7 @@ describe('start-up on embedded PGlite', () => {
     const config = parseConfig({
       PGLITE_DIR: path.join(dir, 'data', 'pglite'),
       REDIS_URL,
-      QUEUE_PREFIX: testQueuePrefix(),
+      QUEUE_PREFIX: prefix,
       PORT: '0',
       ADMIN_TOKEN: admin,
       LOG_LEVEL: 'silent',

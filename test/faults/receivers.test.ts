@@ -11,6 +11,7 @@ import { newId } from '../../src/core/ids.js';
 import { deliveries, follows, sources, webhooks } from '../../src/db/schema.js';
 import { WebhookReceiver } from '../fakes/webhook-receiver.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
+import { dropPrefix } from '../helpers/queues.js';
 import { startApp, stopAll, until, waitForWorkers, type AppProcess } from './processes.js';
 import { directContext } from './seed.js';
 
@@ -84,6 +85,7 @@ afterAll(async () => {
   elsewhere?.closeAllConnections();
   if (elsewhere) await new Promise((r) => elsewhere.close(r));
   await db?.drop();
+  if (env?.QUEUE_PREFIX) await dropPrefix(env.QUEUE_PREFIX);
 });
 
 const rowFor = async (statusId: string, p: Path) =>

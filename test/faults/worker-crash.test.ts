@@ -7,6 +7,7 @@ import { postStatus } from '../../src/app/statuses.js';
 import { deliveries } from '../../src/db/schema.js';
 import { CountingReceiver } from '../fakes/counting-receiver.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
+import { dropPrefix } from '../helpers/queues.js';
 import { startApp, stopAll, until, waitForWorkers, type AppProcess } from './processes.js';
 import { directContext, seedWebhookFollowers } from './seed.js';
 
@@ -30,6 +31,7 @@ async function setup() {
   const db: TestDatabase = await createTestDatabase();
   cleanup.push(() => db.drop());
   const prefix = testQueuePrefix();
+  cleanup.push(() => dropPrefix(prefix));
   // Each answer takes a moment, so the workers are mid-way when the signal comes.
   const receiver = await CountingReceiver.start({ ports: 2, secret: SECRET, delayMs: 15 });
   cleanup.push(() => receiver.close());

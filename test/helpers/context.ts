@@ -3,6 +3,7 @@ import type { AppContext } from '../../src/app/context.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { createTestDatabase, testQueuePrefix, REDIS_URL, type TestDatabase } from './db.js';
+import { dropPrefix } from './queues.js';
 
 export interface TestContext {
   ctx: AppContext;
@@ -35,7 +36,10 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
     config,
     prefix,
     kicks: 0,
-    drop: () => database.drop(),
+    drop: async () => {
+      await database.drop();
+      await dropPrefix(prefix);
+    },
   };
   t.ctx = { db: database.db, config, log: pino({ level: 'silent' }), clock, kick: () => void t.kicks++ };
   return t;

@@ -12,6 +12,7 @@ import { startRelay } from '../../src/pipeline/relay.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL, testQueuePrefix } from '../helpers/db.js';
 import { addService, post, waitUntil } from './helpers.js';
+import { removeQueues } from '../helpers/queues.js';
 
 let t: TestContext;
 let queues: Queues;
@@ -110,7 +111,7 @@ describe('outbox relay on PGlite', () => {
   });
 
   afterAll(async () => {
-    await q?.fanOut.obliterate({ force: true });
+    if (q) await removeQueues(q);
     await q?.close();
     await database?.close();
   });
