@@ -6,7 +6,6 @@ import type { PipelineApi } from '../../src/http/pipeline-api.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/index.js';
 import { REDIS_URL } from '../helpers/db.js';
 import { expectProblem, startHarness, type Harness } from './harness.js';
-import { removeQueues } from '../helpers/queues.js';
 
 /** The API against the pipeline's real commands (web role: relay and commands, no workers), on real Redis. */
 let h: Harness;
@@ -30,10 +29,8 @@ beforeAll(async () => {
   followId = f.body.id;
 });
 afterAll(async () => {
-  if (pipeline) {
-    await removeQueues(pipeline.queues);
-    await pipeline.close();
-  }
+  // Closing the harness deletes the test's database and Redis prefix.
+  await pipeline?.close();
   await h?.close();
 });
 

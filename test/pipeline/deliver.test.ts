@@ -11,7 +11,6 @@ import { releaseHeld } from '../../src/pipeline/release.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL } from '../helpers/db.js';
 import { addChannel, addFollow, addIdentity, addPerson, addService, deliveryFor, getDelivery, post, RecordingMessenger, waitUntil } from './helpers.js';
-import { removeQueues } from '../helpers/queues.js';
 
 let t: TestContext;
 let ctx: AppContext;
@@ -46,10 +45,8 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  if (pipeline) {
-    await removeQueues(pipeline.queues);
-    await pipeline.close();
-  }
+  // Closing the test's context (t.drop) deletes its Redis prefix too.
+  await pipeline?.close();
   await t?.drop();
 });
 

@@ -9,7 +9,6 @@ import { requeueFromDatabase, watchForLostQueues } from '../../src/pipeline/reco
 import { waitUntil } from '../helpers/wait.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL } from '../helpers/db.js';
-import { removeQueues } from '../helpers/queues.js';
 
 let t: TestContext;
 let queues: Queues;
@@ -22,10 +21,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (queues) {
-    await removeQueues(queues);
-    await queues.close();
-  }
+  // Closing the test's context (t.drop) deletes its Redis prefix too.
+  await queues?.close();
   await t?.drop();
 });
 

@@ -12,7 +12,7 @@ import { startRelay } from '../../src/pipeline/relay.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { REDIS_URL, testQueuePrefix } from '../helpers/db.js';
 import { addService, post, waitUntil } from './helpers.js';
-import { removeQueues } from '../helpers/queues.js';
+import { dropPrefix } from '../helpers/queues.js';
 
 let t: TestContext;
 let queues: Queues;
@@ -102,17 +102,18 @@ describe('outbox relay on PostgreSQL', () => {
 describe('outbox relay on PGlite', () => {
   let database: Database;
   let q: Queues;
+  const prefix = testQueuePrefix();
 
   beforeAll(async () => {
     // In memory: nothing to clean up on disk.
     database = await openDatabase({ pgliteDir: 'memory://' });
     await migrateDatabase(database);
-    q = createQueues(REDIS_URL, testQueuePrefix());
+    q = createQueues(REDIS_URL, prefix);
   });
 
   afterAll(async () => {
-    if (q) await removeQueues(q);
     await q?.close();
+    await dropPrefix(prefix);
     await database?.close();
   });
 
