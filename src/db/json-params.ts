@@ -42,7 +42,7 @@ function asJsonRows<T extends PgTable>(table: T, rows: readonly T['$inferInsert'
 /** [property, column name, value when the row leaves it out]. */
 type ColumnEntry = [string, string, unknown];
 
-/** Per table, once: [property, column name, value when the row leaves it out]. */
+/** Each table's column entries, worked out once. */
 const columnCache = new WeakMap<PgTable, ColumnEntry[]>();
 function columnsOf(table: PgTable): ColumnEntry[] {
   let list = columnCache.get(table);
