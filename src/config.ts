@@ -94,28 +94,43 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The rules that tie variables together. They read the raw environment, so they are reported beside
+ * any malformed variable instead of only on the next start.
+ */
+function combinationProblems(env: Record<string, string | undefined>): string[] {
+  const has = (name: string) => (env[name] ?? '').trim() !== '';
+  const problems: string[] = [];
+  if (has('SLACK_BOT_TOKEN') && !has('SLACK_SIGNING_SECRET') && !has('SLACK_APP_TOKEN')) {
+    problems.push('SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)');
+  }
+  if (has('SLACK_APP_TOKEN') && !has('SLACK_BOT_TOKEN')) {
+    problems.push('SLACK_APP_TOKEN: Socket Mode also needs SLACK_BOT_TOKEN (it serves the one workspace of that token)');
+  }
+  if (has('SLACK_APP_TOKEN') && has('SLACK_CLIENT_ID')) {
+    problems.push('SLACK_APP_TOKEN: Socket Mode serves one workspace and cannot take OAuth installs; unset SLACK_APP_TOKEN or SLACK_CLIENT_ID');
+  }
+  if (has('SLACK_CLIENT_ID') && (!has('SLACK_CLIENT_SECRET') || !has('SLACK_STATE_SECRET') || !has('SLACK_SIGNING_SECRET'))) {
+    problems.push('SLACK_CLIENT_ID: multi-workspace install also needs SLACK_CLIENT_SECRET, SLACK_STATE_SECRET and SLACK_SIGNING_SECRET');
+  }
+  if (has('MICROSOFT_APP_ID') && !has('MICROSOFT_APP_PASSWORD') && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
+    problems.push('MICROSOFT_APP_PASSWORD: required when MICROSOFT_APP_ID is set');
+  }
+  if (env.MICROSOFT_APP_TYPE === 'SingleTenant' && !has('MICROSOFT_APP_TENANT_ID')) {
+    problems.push('MICROSOFT_APP_TENANT_ID: required when MICROSOFT_APP_TYPE is SingleTenant');
+  }
+  return problems;
+}
+
 /** Reads and validates the environment once; every problem is reported, one line per variable. */
 export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
   const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
-    throw new ConfigError(problems);
-  }
+  const problems = [
+    ...(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)),
+    ...combinationProblems(env),
+  ];
+  if (problems.length || !result.success) throw new ConfigError(problems);
   const e = result.data;
-  const problems: string[] = [];
-  if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
-    problems.push('SLACK_SIGNING_SECRET: required when SLACK_BOT_TOKEN is set (or set SLACK_APP_TOKEN for Socket Mode)');
-  }
-  if (e.SLACK_CLIENT_ID && (!e.SLACK_CLIENT_SECRET || !e.SLACK_STATE_SECRET || !e.SLACK_SIGNING_SECRET)) {
-    problems.push('SLACK_CLIENT_ID: multi-workspace install also needs SLACK_CLIENT_SECRET, SLACK_STATE_SECRET and SLACK_SIGNING_SECRET');
-  }
-  if (e.MICROSOFT_APP_ID && !e.MICROSOFT_APP_PASSWORD && e.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
-    problems.push('MICROSOFT_APP_PASSWORD: required when MICROSOFT_APP_ID is set');
-  }
-  if (e.MICROSOFT_APP_TYPE === 'SingleTenant' && !e.MICROSOFT_APP_TENANT_ID) {
-    problems.push('MICROSOFT_APP_TENANT_ID: required when MICROSOFT_APP_TYPE is SingleTenant');
-  }
-  if (problems.length) throw new ConfigError(problems);
   const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
     port: e.PORT,
