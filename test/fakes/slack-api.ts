@@ -20,6 +20,10 @@ export interface SlackFakeUser {
   tz?: string;
   is_bot?: boolean;
   deleted?: boolean;
+  /** Slack sets it once the person confirmed the address; the fake says true for any user with an email unless told otherwise. */
+  is_email_confirmed?: boolean;
+  /** A Slack Connect user from another organisation. */
+  is_stranger?: boolean;
   profile?: { email?: string; real_name?: string; display_name?: string };
 }
 
@@ -189,7 +193,7 @@ export class FakeSlackApi {
         return { ok: true, url: 'https://acme.slack.com/', team: this.bot.team, user: 'twitterprise', team_id: this.bot.teamId, user_id: this.bot.userId, bot_id: this.bot.botId };
       case 'users.info': {
         const u = this.users.get(String(p.user));
-        return u ? { ok: true, user: { team_id: this.bot.teamId, ...u } } : { ok: false, error: 'user_not_found' };
+        return u ? { ok: true, user: { team_id: this.bot.teamId, is_email_confirmed: !!u.profile?.email, ...u } } : { ok: false, error: 'user_not_found' };
       }
       case 'conversations.open':
         return { ok: true, channel: { id: `D${String(p.users).replace(/^U/, '')}` } };

@@ -13,6 +13,8 @@ const slackUser = z.object({
   tz: z.string().optional(),
   is_bot: z.boolean().optional(),
   deleted: z.boolean().optional(),
+  is_email_confirmed: z.boolean().optional(),
+  is_stranger: z.boolean().optional(),
   profile: z
     .object({
       email: z.string().optional(),
@@ -88,7 +90,7 @@ export class SlackDirectory {
       platform: 'slack' as const,
       tenant: ref.teamId,
       externalId: ref.userId,
-      email: user.profile?.email ?? null,
+      email: verifiedEmail(user),
       name,
       timezone: user.tz ?? null,
       data: { ...(ref.enterpriseId ? { enterpriseId: ref.enterpriseId } : {}), ...(data?.dmChannel ? { dmChannel: data.dmChannel } : {}) },
@@ -103,4 +105,14 @@ export class SlackDirectory {
     if (user.is_bot || user.deleted || user.id === 'USLACKBOT') return null;
     return user;
   }
+}
+
+/**
+ * The email that may join this account to a person (SPEC: identities with the same verified email are the
+ * same person): only one Slack says the person confirmed, and never a Slack Connect user's from another
+ * organisation. Anything else would let whoever controls a profile field become someone else here.
+ */
+function verifiedEmail(user: z.infer<typeof slackUser>): string | null {
+  if (user.is_email_confirmed !== true || user.is_stranger) return null;
+  return user.profile?.email ?? null;
 }

@@ -97,9 +97,7 @@ export class TeamsDirectory {
   private identityInput(m: TeamsChannelAccount, tenant: string, aadFallback?: string): IdentityInput {
     const externalId = m.aadObjectId ?? aadFallback;
     if (!externalId) throw new Error('Teams member without an AAD object id');
-    // A guest's UPN (`jane_example.com#EXT#@tenant.onmicrosoft.com`) is not a mailbox: it must not join people.
-    const upn = m.userPrincipalName && !/#EXT#/i.test(m.userPrincipalName) ? m.userPrincipalName : undefined;
-    const email = m.email || upn || null;
+    const email = verifiedEmail(m);
     return { platform: 'teams', tenant, externalId, email, name: m.name || [m.givenName, m.surname].filter(Boolean).join(' ') || email || 'Teams user' };
   }
 
@@ -112,4 +110,20 @@ export class TeamsDirectory {
       throw err;
     }
   }
+}
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/**
+ * The email that may join this account to a person (SPEC: identities with the same verified email are the
+ * same person). Entra ID lets a user sign in with a UPN only on a domain the tenant has verified, while the
+ * mail attribute is whatever an admin typed. So: the mail address when it is on the UPN's domain, else the
+ * UPN; nothing for a guest, whose UPN (`jane_example.com#EXT#@tenant.onmicrosoft.com`) is no mailbox and
+ * whose mail the inviting tenant set.
+ */
+function verifiedEmail(m: TeamsChannelAccount): string | null {
+  const upn = m.userPrincipalName;
+  if (!upn || /#EXT#/i.test(upn) || !upn.includes('@')) return null;
+  if (m.email && m.email.includes('@') && domainOf(m.email) === domainOf(upn)) return m.email;
+  return upn;
 }

@@ -43,6 +43,9 @@ beforeAll(async () => {
   fake.addUser({ id: 'U200', name: 'sam', real_name: 'Sam Smith', tz: 'America/New_York', profile: { email: 'sam@corp.com' } });
   fake.addUser({ id: 'UOLGA', name: 'olga', real_name: 'Olga O.', tz: 'UTC', profile: { email: 'olga@corp.com' } });
   fake.addUser({ id: 'UMALLORY', name: 'mallory', real_name: 'Mallory', profile: { email: 'mallory@corp.com' } });
+  // Profiles that claim Olga's address: one Slack has not confirmed, one of a Slack Connect guest.
+  fake.addUser({ id: 'UFAKEOLGA', name: 'folga', real_name: 'Olga?', is_email_confirmed: false, profile: { email: 'olga@corp.com' } });
+  fake.addUser({ id: 'USTRANGER', name: 'solga', real_name: 'Olga!', is_stranger: true, profile: { email: 'olga@corp.com' } });
 });
 
 afterAll(async () => {
@@ -175,6 +178,18 @@ describe('identity', () => {
     expect(found!.person.id).toBe(owner.id);
     const rows = await t.database.db.select().from(identities).where(and(eq(identities.personId, owner.id)));
     expect(rows).toHaveLength(1);
+  });
+
+  it('joins by email only when Slack says it is confirmed and the user is of this organisation', async () => {
+    for (const user of ['UFAKEOLGA', 'USTRANGER']) {
+      await sendEvent(h.baseUrl, eventCallback({ type: 'app_home_opened', user, channel: `D${user}`, tab: 'home' }));
+      await fake.waitForCall('views.publish', (c) => c.params.user_id === user);
+      const found = await findIdentity(t.ctx, 'slack', TEAM_ID, user);
+      expect(found!.person.id).not.toBe(owner.id);
+      expect(found!.person.email).toBeNull();
+    }
+    const rows = await t.database.db.select().from(identities).where(eq(identities.personId, owner.id));
+    expect(rows.map((r) => r.externalId)).toEqual(['UOLGA']);
   });
 });
 

@@ -89,6 +89,29 @@ describe('Teams bot (inbound)', () => {
       expect(person.id).toBe(slack.id);
     });
 
+    it('joins by a mail address only on the domain of the UPN, and never a guest', async () => {
+      const known = await linkIdentity(t.ctx, { platform: 'slack', tenant: 'T1', externalId: 'UKIM', email: 'kim@example.com', name: 'Kim' });
+      const claims = [
+        // An admin typed someone else's address into the mail attribute; the UPN is on another domain.
+        { name: 'Kim Claim', upn: 'kclaim@other-tenant.example', expected: 'kclaim@other-tenant.example' },
+        // A guest from another organisation.
+        { name: 'Kim Guest', upn: 'kim_example.com#EXT#@contoso.onmicrosoft.com', expected: null },
+      ];
+      for (const c of claims) {
+        const user = teamsUser(null, c.name, 'kim@example.com');
+        connector.addMember({ ...user, tenantId: TENANT, userPrincipalName: c.upn });
+        await post(personalInstall({ serviceUrl: connector.serviceUrl, from: user }));
+        const found = await findIdentity(t.ctx, 'teams', TENANT, user.aadObjectId);
+        expect(found!.person.id).not.toBe(known.id);
+        expect(found!.person.email).toBe(c.expected);
+      }
+      // The mail address on the UPN's own domain is the one that counts.
+      const kim = teamsUser(null, 'Kim', 'kim@example.com');
+      connector.addMember({ ...kim, tenantId: TENANT, userPrincipalName: 'k.lee@example.com' });
+      await post(personalInstall({ serviceUrl: connector.serviceUrl, from: kim }));
+      expect((await findIdentity(t.ctx, 'teams', TENANT, kim.aadObjectId))!.person.id).toBe(known.id);
+    });
+
     it('team install: stores the General channel with its reference and greets it', async () => {
       const user = teamsUser(connector, 'Tia Admin', 'tia.admin@example.com');
       const teamId = '19:team0001@thread.tacv2';
