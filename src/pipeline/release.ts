@@ -1,7 +1,7 @@
 import { and, asc, eq, isNotNull, lte } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { toStatusView } from '../app/status-view.js';
-import type { StatusView } from '../core/messages.js';
+import type { OutboundMessage, StatusView } from '../core/messages.js';
 import { inJsonList } from '../db/json-params.js';
 import { deliveries, follows, sources, statuses } from '../db/schema.js';
 import { reachPerson } from './channels/reach-person.js';
@@ -23,8 +23,9 @@ export type ReleaseResult = { released: number; skipped: number; outcome: 'sent'
 
 /**
  * The end of a person's quiet hours: every status DM held until now goes out as ONE summary message,
- * and those deliveries are marked sent. A platform asking to retry makes this throw (the release
- * job retries); everything else settles the deliveries.
+ * and those deliveries are marked sent; direct messages held meanwhile go out first, each as itself. A
+ * platform asking to retry makes this throw (the release job retries); everything else settles the
+ * deliveries.
  */
 export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<ReleaseResult> {
   const { db } = deps.ctx;
@@ -39,6 +40,7 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
     if (set.state) deps.metrics?.deliveries.inc({ route: 'dm', state: set.state }, ids.length);
   };
 
+  await releaseDirectMessages(deps, person, now, settle, result);
   for (;;) {
     const rows = await db
       .select({
@@ -108,5 +110,46 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
       }
     }
     if (rows.length < batchSize) return result;
+  }
+}
+
+type Settle = (ids: string[], set: Partial<typeof deliveries.$inferInsert>) => Promise<void>;
+
+/** Direct messages from other people held by quiet hours (src/pipeline/channels/dm.ts), oldest first. */
+async function releaseDirectMessages(deps: ReleaseDeps, person: typeof sources.$inferSelect | undefined, now: Date, settle: Settle, result: ReleaseResult): Promise<void> {
+  const rows = await deps.ctx.db
+    .select({ id: deliveries.id, payload: deliveries.payload })
+    .from(deliveries)
+    .where(
+      and(
+        eq(deliveries.subscriberKind, 'person'),
+        eq(deliveries.subscriberId, person?.id ?? ''),
+        eq(deliveries.route, 'dm'),
+        eq(deliveries.state, 'queued'),
+        eq(deliveries.event, 'notice'),
+        isNotNull(deliveries.holdUntil),
+        lte(deliveries.holdUntil, now),
+      ),
+    )
+    .orderBy(asc(deliveries.createdAt), asc(deliveries.id));
+  for (const r of rows) {
+    const message = (r.payload as { message?: OutboundMessage }).message;
+    if (!person || person.switchedOff || !message) {
+      await settle([r.id], { state: 'skipped', reason: !person ? 'person not found' : person.switchedOff ? 'switched off' : 'no message', holdUntil: null });
+      result.skipped++;
+      continue;
+    }
+    const outcome = await reachPerson(deps.ctx.db, deps.messengers, person, message);
+    if (outcome.kind === 'retry') throw new Error(outcome.error);
+    if (outcome.kind === 'sent') {
+      await settle([r.id], { state: 'sent', sentAt: now, holdUntil: null, attempts: 1, lastError: null, refs: outcome.refs ?? [] });
+      result.released++;
+      result.outcome = 'sent';
+    } else if (outcome.kind === 'fail') {
+      await settle([r.id], { state: 'failed', lastError: outcome.reason, holdUntil: null, attempts: 1 });
+    } else {
+      await settle([r.id], { state: 'skipped', reason: outcome.kind === 'skip' ? outcome.reason : 'not deliverable', holdUntil: null });
+      result.skipped++;
+    }
   }
 }

@@ -280,6 +280,40 @@ describe('quiet hours', () => {
     expect(counted).toEqual({ sent: 3 });
   });
 
+  it('holds a direct message from another person, never into the digest, and sends it as itself when quiet ends', async () => {
+    const p = await addPerson(ctx, 'dm-sleeper', { quietStart: '09:00', quietEnd: '11:00', quietToDigest: true });
+    await addIdentity(ctx, p.id, 'slack', 'U-dm-sleeper');
+    const message = { kind: 'direct' as const, from: { handle: 'dora', name: 'Dora' }, text: 'lunch at 12?' };
+    await ctx.db.transaction((tx) => writeOutbox(tx, { event: 'notice', payload: { personId: p.id, message } }));
+    ctx.kick();
+    const noticeTo = async () => (await ctx.db.select().from(deliveries).where(and(eq(deliveries.subscriberId, p.id), eq(deliveries.event, 'notice'))))[0];
+    const until = new Date('2026-11-23T11:00:00Z');
+    await waitUntil(async () => (await noticeTo())?.holdUntil?.getTime() === until.getTime(), 'the hold');
+    expect(await noticeTo()).toMatchObject({ route: 'dm', state: 'queued' });
+    expect(slack.calls).toHaveLength(0);
+    expect(await releaseHeld({ ctx, messengers: { slack } }, p.id)).toMatchObject({ released: 0, outcome: 'nothing' });
+
+    t.clock.set('2026-11-23T11:00:30Z');
+    expect(await releaseHeld({ ctx, messengers: { slack } }, p.id)).toMatchObject({ released: 1, outcome: 'sent' });
+    expect(slack.sent.map((x) => x.message)).toEqual([message]);
+    expect(await noticeTo()).toMatchObject({ state: 'sent', holdUntil: null });
+  });
+
+  it('skips a direct message to a person who switched off', async () => {
+    const p = await addPerson(ctx, 'dm-off', { switchedOff: true });
+    await addIdentity(ctx, p.id, 'slack', 'U-dm-off');
+    await ctx.db.transaction((tx) =>
+      writeOutbox(tx, { event: 'notice', payload: { personId: p.id, message: { kind: 'direct', from: { handle: 'dora', name: 'Dora' }, text: 'hello?' } } }),
+    );
+    ctx.kick();
+    const d = await waitUntil(
+      async () => (await ctx.db.select().from(deliveries).where(and(eq(deliveries.subscriberId, p.id), eq(deliveries.state, 'skipped'))))[0],
+      'the skip',
+    );
+    expect(d).toMatchObject({ event: 'notice', reason: 'switched off' });
+    expect(slack.calls).toHaveLength(0);
+  });
+
   it('moves a quiet-hours DM into the digest when the person asked for that', async () => {
     const svc = await addService(ctx, 'digested');
     const p = await addPerson(ctx, 'digest-sleeper', { quietStart: '09:00', quietEnd: '11:00', quietToDigest: true });

@@ -1,6 +1,7 @@
 import { USAGE } from '../../core/commands/usage.js';
 import { DomainError, invalid, rule } from '../../core/errors.js';
 import { canDirectMessage } from '../../core/permissions.js';
+import { quietUntil } from '../../core/quiet-hours.js';
 import type { FollowState } from '../../core/types.js';
 import { findFollow } from '../follows.js';
 import { writeOutbox } from '../outbox.js';
@@ -38,8 +39,11 @@ export const direct: Handler<'d'> = async ({ ctx, actor }, cmd) => {
   if (!canDirectMessage({ senderFollowsRecipient: follows(out?.state), recipientFollowsSender: follows(back?.state), senderIsAdmin: actor.isAdmin })) {
     throw new DomainError('forbidden', `You and @${to.handle} must follow each other to exchange direct messages.`, `follow @${to.handle}`);
   }
+  // The recipient's switch and quiet hours hold for direct messages too (src/pipeline/channels/dm.ts).
+  if (to.switchedOff) throw rule(`@${to.handle} has switched deliveries off, so nothing reaches them until they switch on again.`);
   const message = { kind: 'direct' as const, from: { handle: actor.handle, name: actor.name }, text: cmd.text };
   await writeOutbox(ctx.db, { event: 'notice', payload: { personId: to.id, message } });
   ctx.kick();
-  return { text: `Sent to @${to.handle}.` };
+  const quiet = quietUntil(ctx.clock.now(), to.timezone, to.quietStart, to.quietEnd);
+  return { text: quiet ? `Sent to @${to.handle}; they are in quiet hours, so it reaches them when those end.` : `Sent to @${to.handle}.` };
 };

@@ -19,8 +19,9 @@ export interface DmChannelDeps {
 
 /**
  * Route `dm`: a person's Slack and/or Teams DM, per their `dm` preference. Statuses respect the
- * switch and quiet hours (held until the quiet period ends, or moved into the digest); notices and
- * follow requests answer the person's own actions and go at once.
+ * switch and quiet hours (held until the quiet period ends, or moved into the digest); so do direct
+ * messages from other people (held, never put in the digest). Notices and follow requests answer the
+ * person's own actions and go at once.
  */
 export function createDmChannel(deps: DmChannelDeps): Channel {
   const { db } = deps.ctx;
@@ -42,6 +43,11 @@ export function createDmChannel(deps: DmChannelDeps): Channel {
         const parsed = storedMessage.safeParse(d.payload);
         if (!parsed.success) return { kind: 'fail', reason: `no message in a ${d.event} delivery` };
         message = parsed.data.message as unknown as OutboundMessage;
+        if (message.kind === 'direct') {
+          if (person.switchedOff) return { kind: 'skip', reason: 'switched off' };
+          const until = quietUntil(deps.ctx.clock.now(), person.timezone, person.quietStart, person.quietEnd);
+          if (until) return { kind: 'hold', until };
+        }
       }
       return reachPerson(db, deps.messengers, person, message);
     },

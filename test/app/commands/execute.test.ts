@@ -7,7 +7,7 @@ import { follow, resolveTarget } from '../../../src/app/follows.js';
 import { createService } from '../../../src/app/services.js';
 import { authenticate, hashToken } from '../../../src/app/tokens.js';
 import { COMMAND_NAMES, USAGE } from '../../../src/core/commands/usage.js';
-import { outbox, statuses, tokens } from '../../../src/db/schema.js';
+import { outbox, sources, statuses, tokens } from '../../../src/db/schema.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { fresh, person, reply, say } from './helpers.js';
 
@@ -128,6 +128,19 @@ describe('d @handle', () => {
     expect(t.kicks).toBe(kicks + 1);
     const [row] = await directs();
     expect(row!.payload).toEqual({ personId: dirk.id, message: { kind: 'direct', from: { handle: 'dora', name: 'Dora' }, text: 'lunch at 12?\nusual place' } });
+  });
+
+  it("says so when the recipient switched off (nothing is sent) or is in quiet hours (it waits)", async () => {
+    const pete = await fresh(t, 'pete');
+    await t.database.db.update(sources).set({ switchedOff: true }).where(eq(sources.id, pete.id));
+    const before = (await directs()).length;
+    expect(await reply(t, 'root', 'd @pete are you there?')).toBe('@pete has switched deliveries off, so nothing reaches them until they switch on again.');
+    expect(await directs()).toHaveLength(before);
+    // The test clock stands at 10:00 UTC; Pete is in UTC.
+    await t.database.db.update(sources).set({ switchedOff: false, quietStart: '09:00', quietEnd: '11:00' }).where(eq(sources.id, pete.id));
+    expect(await reply(t, 'root', 'd @pete later then')).toBe('Sent to @pete; they are in quiet hours, so it reaches them when those end.');
+    expect(await directs()).toHaveLength(before + 1);
+    await t.database.db.update(sources).set({ quietStart: null, quietEnd: null }).where(eq(sources.id, pete.id));
   });
 
   it('an admin may write to anyone; nobody writes to a service or to themselves', async () => {
