@@ -174,6 +174,8 @@ async function main(): Promise<void> {
       PORT: String(await freePort()),
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WORKER_CONCURRENCY: String(CONCURRENCY),
+      // Ingest measures how fast statuses are accepted, so no per-token budget.
+      STATUS_RATE_LIMIT: '0',
       LOG_LEVEL,
       OUTBOX_DIR: outboxDir,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

@@ -52,6 +52,7 @@ const schema = z.object({
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   UNSUBSCRIBE_SECRET: optionalString,
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+  STATUS_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(120),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -85,6 +86,8 @@ export interface Config {
   /** Signs one-click unsubscribe links; derived from ADMIN_TOKEN or DATABASE_URL when unset. */
   readonly unsubscribeSecret: string;
   readonly workerConcurrency: number;
+  /** Statuses per minute per token through the API and incoming hooks; 0 for no limit. */
+  readonly statusRateLimit: number;
   readonly logLevel: string;
 }
 
@@ -163,6 +166,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     adminToken: e.ADMIN_TOKEN,
     unsubscribeSecret: e.UNSUBSCRIBE_SECRET ?? `tp-unsub:${e.ADMIN_TOKEN ?? ''}:${e.DATABASE_URL ?? e.PGLITE_DIR}`,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    statusRateLimit: e.STATUS_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -7,6 +7,7 @@ import { ConfigError, parseConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
 import { createHttpApp } from './http/app.js';
+import { createStatusLimiter } from './http/rate-limit.js';
 import { createMetrics, type MetricsRegistry } from './http/metrics.js';
 import type { PipelineApi } from './http/pipeline-api.js';
 import { createEmailIntegration, createMailer, sendDueDigests, startDigestScheduler } from './integrations/email/index.js';
@@ -72,6 +73,9 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
   // Readiness must answer quickly whatever Redis does (a load balancer's probe gives up after a second or two).
   const probe = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 });
   probe.on('error', () => {});
+  // The status budget per token lives in Redis, shared by every web process (src/http/rate-limit.ts).
+  const limits = role === 'worker' ? null : new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
+  limits?.on('error', () => {});
   if (role !== 'worker') {
     const pipelineApi: PipelineApi = {
       sendTestEvent: (webhookId) => pipeline.sendTestEvent(webhookId),
@@ -82,6 +86,7 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
       integrations,
       metrics,
       pipeline: pipelineApi,
+      statusLimiter: createStatusLimiter({ perMinute: config.statusRateLimit, redis: limits ?? undefined, prefix: config.queuePrefix }),
       readiness: async () => {
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<never>((_, reject) => {
@@ -136,6 +141,7 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
         await digests?.close();
         await pipeline.close();
         probe.disconnect();
+        limits?.disconnect();
         mailer.close();
         await database.close();
       })();

@@ -31,6 +31,7 @@ describe('parseConfig', () => {
     // Seven delays: eight attempts in all.
     expect(c.webhooks.retryDelaysMs).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000].map((s) => s * 1000));
     expect(c.workerConcurrency).toBe(32);
+    expect(c.statusRateLimit).toBe(120);
   });
 
   it('derives PUBLIC_URL from PORT, drops a trailing slash, and reads booleans and delays', () => {
@@ -40,6 +41,8 @@ describe('parseConfig', () => {
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '1, 2.5' }).webhooks.retryDelaysMs).toEqual([1000, 2500]);
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '' }).webhooks.retryDelaysMs).toEqual([]);
     expect(parseConfig({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slack.apiUrl).toBe('http://127.0.0.1:9/api/');
+    expect(parseConfig({ STATUS_RATE_LIMIT: '0' }).statusRateLimit).toBe(0);
+    expect(problemsOf({ STATUS_RATE_LIMIT: 'lots' })[0]).toMatch(/^STATUS_RATE_LIMIT: /);
   });
 
   it('reports every problem, one line each naming the variable, the combinations beside the malformed ones', () => {

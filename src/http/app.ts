@@ -6,6 +6,7 @@ import { requireAuth } from './auth.js';
 import { bodyLimit, jsonBody } from './body-limit.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { PipelineApi } from './pipeline-api.js';
+import { createStatusLimiter, type StatusLimiter } from './rate-limit.js';
 import { errorHandler, notFoundHandler, problemDocs, refuseNulInUrl } from './problem.js';
 import { requestLog, routeBase } from './request-log.js';
 import { adminRoutes } from './routes/admin.js';
@@ -25,6 +26,11 @@ export interface HttpAppOptions {
   readiness: () => Promise<void>;
   metrics: MetricsRegistry;
   pipeline: PipelineApi;
+  /**
+   * Counts statuses per token (STATUS_RATE_LIMIT); defaults to counting in this process's memory. The
+   * web role passes one on Redis, so that every web process shares the budget.
+   */
+  statusLimiter?: StatusLimiter;
   /** Where a webhook URL may point; defaults to the SSRF guard with WEBHOOK_ALLOW_PRIVATE. */
   checkWebhookDestination?: DestinationCheck;
 }
@@ -39,6 +45,7 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
   const publicUrl = ctx.config.publicUrl;
   const app = express();
   app.disable('x-powered-by');
+  const limiter = opts.statusLimiter ?? createStatusLimiter({ perMinute: ctx.config.statusRateLimit, prefix: ctx.config.queuePrefix });
 
   app.use(requestLog(log, opts.metrics));
   app.use(bodyLimit());
@@ -49,13 +56,13 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
   const api = Router();
   api.use(requireAuth(ctx));
   api.use(jsonBody());
-  api.use(statusRoutes(ctx));
+  api.use(statusRoutes(ctx, limiter));
   api.use(sourceRoutes(ctx));
   api.use(followRoutes(ctx));
   api.use(webhookRoutes(ctx, { pipeline: opts.pipeline, checkDestination: opts.checkWebhookDestination ?? webhookDestinationCheck(ctx.config) }));
   api.use(adminRoutes(ctx, { pipeline: opts.pipeline }));
   app.use('/api/v1', routeBase('/api/v1'), api);
-  app.use('/hooks', routeBase('/hooks'), hookRoutes(ctx));
+  app.use('/hooks', routeBase('/hooks'), hookRoutes(ctx, limiter));
   app.use('/feeds', routeBase('/feeds'), feedRoutes(ctx));
 
   for (const integration of opts.integrations) integration.mount?.(app);

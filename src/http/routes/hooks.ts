@@ -5,18 +5,21 @@ import { postStatus } from '../../app/statuses.js';
 import { authenticateHook } from '../../app/tokens.js';
 import { jsonBody, textBody } from '../body-limit.js';
 import { HttpProblem, parseInput } from '../problem.js';
+import { noStatusLimit, type StatusLimiter } from '../rate-limit.js';
 import { idempotencyKey } from './statuses.js';
 
 const hookJson = z.object({ text: z.string({ message: 'must be a string (the status text)' }) });
 
 /** `POST /hooks/:token`: the token alone authorises posting as its service (SPEC section 3). */
-export function hookRoutes(ctx: AppContext): Router {
+export function hookRoutes(ctx: AppContext, limiter: StatusLimiter = noStatusLimit): Router {
   const r = Router();
 
   r.post(
     '/:token',
     async (req, res, next) => {
-      res.locals.hook = await authenticateHook(ctx, String(req.params.token ?? ''));
+      const hook = await authenticateHook(ctx, String(req.params.token ?? ''));
+      await limiter.take(res, `hook:${hook.tokenId}`);
+      res.locals.hook = hook;
       next();
     },
     textBody(),

@@ -7,6 +7,7 @@ import { deleteStatus, getStatus, postStatus } from '../../app/statuses.js';
 import { invalid } from '../../core/errors.js';
 import { actorOf, principalOf } from '../auth.js';
 import { parseInput } from '../problem.js';
+import { noStatusLimit, type StatusLimiter } from '../rate-limit.js';
 
 const postBody = z.strictObject({
   text: z.string({ message: 'must be a string (the status text, 1 to 1,000 characters)' }),
@@ -29,11 +30,12 @@ export function idempotencyKey(req: Request): string | undefined {
   return key;
 }
 
-export function statusRoutes(ctx: AppContext): Router {
+export function statusRoutes(ctx: AppContext, limiter: StatusLimiter = noStatusLimit): Router {
   const r = Router();
 
   r.post('/statuses', async (req, res) => {
     const p = principalOf(res);
+    await limiter.take(res, `tok:${p.tokenId}`);
     const body = parseInput(postBody, req.body, 'body');
     const key = idempotencyKey(req);
     let source: SourceRow;
