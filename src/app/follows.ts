@@ -122,7 +122,7 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
           .returning();
     await recordConsent(tx, {
       actorId: input.actor.id,
-      action: 'follow',
+      action: target.kind === 'word' ? 'track' : 'follow',
       subjectId: subscriber.id,
       object: target.label,
       via: input.via,

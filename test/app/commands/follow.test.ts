@@ -72,6 +72,9 @@ describe('follow and unfollow', () => {
     expect(rows.map((r) => [r.target, r.state])).toEqual([['outage', 'active']]);
     expect(await reply(t, 'cat', 'untrack outage')).toBe('You no longer track "outage".');
     expect(await reply(t, 'cat', 'untrack outage')).toBe('You do not track "outage". Try: following');
+    const consent = await t.database.db.select().from(consentLog).where(eq(consentLog.subjectId, cat.id));
+    // Recorded as what was asked for (the second `track` changed nothing and says so in its detail).
+    expect(consent.filter((c) => c.object.includes('outage')).map((c) => c.action)).toEqual(['track', 'track', 'untrack']);
   });
 });
 
