@@ -6,6 +6,7 @@ import { BODY_LIMIT_BYTES } from '../../http/body-limit.js';
 import type { Integration } from '../types.js';
 import { registerActions } from './actions.js';
 import { registerAppHome } from './app-home.js';
+import { registerChannelLeft } from './channel-left.js';
 import { boltLogger } from './bolt-logger.js';
 import type { SlackDeps } from './deps.js';
 import { SlackDirectory } from './directory.js';
@@ -80,6 +81,7 @@ export function createSlackIntegration(ctx: AppContext, opts: SlackIntegrationOp
     registerActions(app, deps);
     registerAppHome(app, deps);
     registerUninstall(app, deps);
+    registerChannelLeft(app, deps);
     app.error(async (err) => {
       log.error({ err, code: err.code }, 'slack listener failed');
     });

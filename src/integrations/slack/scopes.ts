@@ -12,6 +12,8 @@ export const SLACK_BOT_SCOPES = [
   'im:history', // message.im: commands typed in the app's DM
   'users:read', // users.info: name and time zone of a new person
   'users:read.email', // users.info profile.email: one person across Slack, Teams and email
+  'channels:read', // channel_left: the bot removed from a public channel ends that channel's follows
+  'groups:read', // group_left: the same for a private channel
 ] as const;
 
 /** Events the app subscribes to as its bot user. The two uninstall events need no scope. */
@@ -22,6 +24,8 @@ export const SLACK_BOT_EVENTS = [
   'message.im',
   'app_uninstalled',
   'tokens_revoked',
+  'channel_left',
+  'group_left',
 ] as const;
 
 export const SLASH_COMMAND = '/tp';

@@ -26,6 +26,7 @@ import { ADAPTIVE_CARD, cardMessage, decidedCard, replyActivity, type AdaptiveCa
 import type { TeamsDirectory } from './directory.js';
 import type { TeamsSender } from './proactive.js';
 import { claimEvent, releaseEvent } from '../../app/processed-events.js';
+import { endChannels } from '../../app/channel-removed.js';
 
 export interface TeamsBotDeps {
   ctx: AppContext;
@@ -255,7 +256,23 @@ async function onConversationUpdate(deps: TeamsBotDeps, turn: TurnContext, a: Te
   const event = a.channelData?.eventType;
   if ((event === 'channelCreated' || event === 'channelRenamed') && a.channelData?.channel) {
     await upsertChannel(deps.ctx, channelInput(a, tenant));
+    return;
   }
+  // The bot taken out of a team or a group chat, or a channel deleted: those channels' follows end.
+  const botRemoved = (a.membersRemoved ?? []).some((m) => m.id === a.recipient.id);
+  const scope = scopeOf(a);
+  const where =
+    botRemoved && scope === 'channel' && a.channelData?.team
+      ? { teamId: a.channelData.team.id }
+      : botRemoved && scope === 'groupChat'
+        ? { externalIds: [a.conversation.id] }
+        : event === 'channelDeleted' && a.channelData?.channel
+          ? { externalIds: [a.channelData.channel.id] }
+          : null;
+  if (!where) return;
+  const reason = botRemoved ? `the app was removed by ${a.from.name ?? a.from.id}` : 'the channel was deleted';
+  const ended = await endChannels(deps.ctx, { platform: 'teams', tenant, ...where }, reason);
+  deps.log.info({ tenant, ...where, ...ended }, `teams: ${reason}; those channels' follows ended`);
 }
 
 /** Stores where the bot can write later: the person's 1:1 chat, or the channel / group chat. */

@@ -4,7 +4,7 @@ import { upsertChannel } from '../../../src/app/channels.js';
 import { follow, getFollow, resolveTarget } from '../../../src/app/follows.js';
 import { createPerson, findIdentity, type SourceRow } from '../../../src/app/people.js';
 import { createService } from '../../../src/app/services.js';
-import { channels, identities, processedEvents, sources, statuses } from '../../../src/db/schema.js';
+import { channels, consentLog, follows, identities, processedEvents, sources, statuses } from '../../../src/db/schema.js';
 import { ACTION_APPROVE, ACTION_DENY } from '../../../src/integrations/slack/scopes.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../../fakes/slack-api.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
@@ -158,6 +158,39 @@ describe('channel publish', () => {
     const call = await fake.waitForCall('chat.postEphemeral', (c) => c.params.user === 'U100');
     expect(call.params.channel).toBe(channel);
     expect(String(call.params.text)).toMatch(/Not published as @build: A status is at most 1,000 characters/);
+  });
+});
+
+describe('the bot removed from a channel', () => {
+  it("ends that channel's follows and its publishing, in the consent record, and no other channel's", async () => {
+    const gone = await upsertChannel(t.ctx, { platform: 'slack', tenant: TEAM_ID, externalId: 'CGONE', name: 'gone' });
+    const stays = await upsertChannel(t.ctx, { platform: 'slack', tenant: TEAM_ID, externalId: 'CSTAYS', name: 'stays' });
+    await t.database.db.update(channels).set({ publishServiceId: build.id, publishedBy: owner.id }).where(eq(channels.id, gone.id));
+    for (const ch of [gone, stays]) {
+      await follow(t.ctx, { subscriber: { kind: 'channel', id: ch.id }, actor: owner, target: await resolveTarget(t.ctx, '@build'), route: 'channel', via: 'slack' });
+      await follow(t.ctx, { subscriber: { kind: 'channel', id: ch.id }, actor: owner, target: await resolveTarget(t.ctx, '#deploy'), route: 'channel', via: 'slack' });
+    }
+    const followsOf = (id: string) => t.database.db.select().from(follows).where(and(eq(follows.subscriberKind, 'channel'), eq(follows.subscriberId, id)));
+
+    const envelope = eventCallback({ type: 'channel_left', channel: 'CGONE', actor_id: 'UOLGA' });
+    expect((await sendEvent(h.baseUrl, envelope)).status).toBe(200);
+    await waitUntil(async () => (await followsOf(gone.id)).length === 0, 'the follows ended');
+    expect(await followsOf(stays.id)).toHaveLength(2);
+    const [row] = await t.database.db.select().from(channels).where(eq(channels.id, gone.id));
+    expect(row).toMatchObject({ publishServiceId: null, publishedBy: null });
+    const consent = await t.database.db.select().from(consentLog).where(eq(consentLog.subjectId, gone.id));
+    expect(consent.filter((c) => c.action === 'unfollow').map((c) => [c.object, c.actorId, c.via, c.detail])).toEqual(
+      expect.arrayContaining([
+        ['@build', null, 'slack', { subscriberKind: 'channel', reason: 'the app was removed by UOLGA' }],
+        ['#deploy', null, 'slack', { subscriberKind: 'channel', reason: 'the app was removed by UOLGA' }],
+      ]),
+    );
+    // A private channel says group_left; a repeat changes nothing.
+    const priv = await upsertChannel(t.ctx, { platform: 'slack', tenant: TEAM_ID, externalId: 'GPRIV', name: 'private' });
+    await follow(t.ctx, { subscriber: { kind: 'channel', id: priv.id }, actor: owner, target: await resolveTarget(t.ctx, '@build'), route: 'channel', via: 'slack' });
+    for (let i = 0; i < 2; i++) expect((await sendEvent(h.baseUrl, eventCallback({ type: 'group_left', channel: 'GPRIV' }))).status).toBe(200);
+    await waitUntil(async () => (await followsOf(priv.id)).length === 0, 'the private channel follow ended');
+    expect((await t.database.db.select().from(consentLog).where(eq(consentLog.subjectId, priv.id))).filter((c) => c.action === 'unfollow')).toHaveLength(1);
   });
 });
 

@@ -1,11 +1,11 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { setPublish, upsertChannel } from '../../../src/app/channels.js';
+import { getChannel, setPublish, upsertChannel } from '../../../src/app/channels.js';
 import { follow, getFollow, resolveTarget } from '../../../src/app/follows.js';
 import { createPerson, findIdentity, linkIdentity, type SourceRow } from '../../../src/app/people.js';
 import { createService } from '../../../src/app/services.js';
 import { getSourceByHandle } from '../../../src/app/people.js';
-import { channels, processedEvents, sources, statuses } from '../../../src/db/schema.js';
+import { channels, consentLog, follows, processedEvents, sources, statuses } from '../../../src/db/schema.js';
 import { SORRY } from '../../../src/integrations/teams/bot.js';
 import { teamsMessageRef } from '../../../src/integrations/teams/proactive.js';
 import { FakeBotConnector } from '../../fakes/bot-connector.js';
@@ -23,6 +23,7 @@ import {
   postActivity,
   startTeamsApp,
   teamInstall,
+  teamUninstall,
   teamsUser,
   type TeamsApp,
   type TeamsUser,
@@ -120,6 +121,36 @@ describe('Teams bot (inbound)', () => {
       expect(row).toMatchObject({ tenant: TENANT, name: 'Contoso: General' });
       expect(row!.data).toMatchObject({ teamId, conversationReference: { serviceUrl: connector.serviceUrl, conversation: { id: teamId } } });
       expect(connector.messages(teamId)[0]?.activity.text).toContain('channel follow @handle');
+    });
+  });
+
+  describe('the bot removed from a team', () => {
+    it("ends the follows and the publishing of every channel of that team, recorded with the reason", async () => {
+      const admin = teamsUser(connector, 'Uma Admin', 'uma.admin@example.com');
+      const owner = await createPerson(t.ctx, { name: 'Tom Owner', email: 'tom.owner@example.com' });
+      await createService(t.ctx, { handle: 'alerts', name: 'Alerts', owners: ['tom-owner'] });
+      const alerts = (await getSourceByHandle(t.ctx, 'alerts'))!;
+      const teamId = '19:team0009@thread.tacv2';
+      const general = await upsertChannel(t.ctx, { platform: 'teams', tenant: TENANT, externalId: teamId, name: 'Ops: General', data: { teamId } });
+      const ops = await upsertChannel(t.ctx, { platform: 'teams', tenant: TENANT, externalId: '19:ops0009@thread.tacv2', name: 'ops', data: { teamId } });
+      const other = await upsertChannel(t.ctx, { platform: 'teams', tenant: TENANT, externalId: '19:else0009@thread.tacv2', name: 'else', data: { teamId: '19:other@thread.tacv2' } });
+      for (const ch of [general, ops, other]) {
+        await follow(t.ctx, { subscriber: { kind: 'channel', id: ch.id }, actor: owner, target: await resolveTarget(t.ctx, '@alerts'), route: 'channel', via: 'teams' });
+      }
+      await setPublish(t.ctx, ops.id, owner, alerts);
+      const followsOf = async (id: string) => t.database.db.select().from(follows).where(and(eq(follows.subscriberKind, 'channel'), eq(follows.subscriberId, id)));
+
+      await post(teamUninstall({ serviceUrl: connector.serviceUrl, from: admin, teamId, teamName: 'Ops' }));
+      expect(await followsOf(general.id)).toHaveLength(0);
+      expect(await followsOf(ops.id)).toHaveLength(0);
+      expect(await followsOf(other.id)).toHaveLength(1);
+      expect((await getChannel(t.ctx, ops.id))!.publishServiceId).toBeNull();
+      const consent = await t.database.db.select().from(consentLog).where(eq(consentLog.subjectId, ops.id));
+      expect(consent.filter((c) => c.action === 'unfollow').map((c) => [c.object, c.via, c.detail])).toEqual([
+        ['@alerts', 'teams', { subscriberKind: 'channel', reason: 'the app was removed by Uma Admin' }],
+      ]);
+      // Nothing is said into a team the bot has left.
+      expect(connector.messages(teamId)).toHaveLength(0);
     });
   });
 

@@ -163,6 +163,13 @@ export function teamInstall(o: Common & { teamId: string; teamName: string }): A
   };
 }
 
+/** The bot removed from a team (uninstalled there): `teamMemberRemoved` with the bot among membersRemoved. */
+export function teamUninstall(o: Common & { teamId: string; teamName: string }): Activity {
+  const { membersAdded: _added, ...install } = teamInstall(o);
+  const channelData = install.channelData as Record<string, unknown>;
+  return { ...install, membersRemoved: [{ id: BOT.id }], channelData: { ...channelData, eventType: 'teamMemberRemoved' } };
+}
+
 /** An Action.Submit click on a card the bot sent: a message whose `value` is the button's data. */
 export function cardSubmit(o: Common & { value: unknown; replyToId: string; conversationId?: string }): Activity {
   return personalMessage({ ...o, value: o.value, replyToId: o.replyToId });
