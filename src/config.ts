@@ -21,8 +21,14 @@ const url = (what: string) =>
       }
     }, `must be a URL (${what})`);
 
+/** A whole number in a range, with one message for every way it can be wrong. */
+const wholeNumber = (min: number, max: number, fallback: number) => {
+  const message = `must be a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}`;
+  return z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message }).default(fallback);
+};
+
 const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber(0, 65535, 3000),
   PUBLIC_URL: optionalString.pipe(url('e.g. https://tp.example.com').optional()),
   DATABASE_URL: optionalString.pipe(url('postgres://user@host:5432/db').optional()),
   PGLITE_DIR: z.string().default('./data/pglite'),
@@ -48,11 +54,11 @@ const schema = z.object({
     .default('5,300,1800,7200,18000,36000,36000')
     .refine((v) => v.trim() === '' || v.split(',').every((p) => /^\s*\d+(\.\d+)?\s*$/.test(p)), 'comma-separated seconds, e.g. 5,300,1800')
     .transform((v) => (v.trim() === '' ? [] : v.split(',').map((p) => Math.round(Number(p) * 1000)))),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  WEBHOOK_TIMEOUT_MS: wholeNumber(1, 600_000, 10_000),
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   UNSUBSCRIBE_SECRET: optionalString,
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
-  STATUS_RATE_LIMIT: z.coerce.number().int().min(0).max(1_000_000).default(120),
+  WORKER_CONCURRENCY: wholeNumber(1, 1000, 32),
+  STATUS_RATE_LIMIT: wholeNumber(0, 1_000_000, 120),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -42,7 +42,11 @@ describe('parseConfig', () => {
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '' }).webhooks.retryDelaysMs).toEqual([]);
     expect(parseConfig({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slack.apiUrl).toBe('http://127.0.0.1:9/api/');
     expect(parseConfig({ STATUS_RATE_LIMIT: '0' }).statusRateLimit).toBe(0);
-    expect(problemsOf({ STATUS_RATE_LIMIT: 'lots' })[0]).toMatch(/^STATUS_RATE_LIMIT: /);
+    expect(problemsOf({ STATUS_RATE_LIMIT: 'lots', WORKER_CONCURRENCY: '2.5', WEBHOOK_TIMEOUT_MS: '0' })).toEqual([
+      'WEBHOOK_TIMEOUT_MS: must be a whole number from 1 to 600,000',
+      'WORKER_CONCURRENCY: must be a whole number from 1 to 1,000',
+      'STATUS_RATE_LIMIT: must be a whole number from 0 to 1,000,000',
+    ]);
   });
 
   it('reports every problem, one line each naming the variable, the combinations beside the malformed ones', () => {
@@ -102,7 +106,7 @@ describe('start-up with a bad configuration', () => {
     expect(run.stdout).toBe('');
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^PORT: .*0/);
+    expect(lines[0]).toBe('PORT: must be a whole number from 0 to 65,535');
     expect(lines[1]).toBe('SLACK_APP_TOKEN: Socket Mode also needs SLACK_BOT_TOKEN (it serves the one workspace of that token)');
   });
 });
