@@ -16,7 +16,7 @@ export interface SourceRowLike {
 }
 
 export function statusUrl(publicUrl: string, id: string): string {
-  return `${publicUrl}/api/v1/statuses/${encodeURIComponent(id)}`;
+  return `${publicUrl}/statuses/${encodeURIComponent(id)}`;
 }
 
 /** The one outside shape of a status: API responses, webhook `data`, feeds and chat cards. */

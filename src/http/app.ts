@@ -15,6 +15,7 @@ import { followRoutes } from './routes/follows.js';
 import { healthRoutes } from './routes/health.js';
 import { hookRoutes } from './routes/hooks.js';
 import { sourceRoutes } from './routes/sources.js';
+import { statusPageRoutes } from './routes/status-page.js';
 import { statusRoutes } from './routes/statuses.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { webhookDestinationCheck } from './webhook-destination.js';
@@ -64,6 +65,7 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
   app.use('/api/v1', routeBase('/api/v1'), api);
   app.use('/hooks', routeBase('/hooks'), hookRoutes(ctx, limiter));
   app.use('/feeds', routeBase('/feeds'), feedRoutes(ctx));
+  app.use(statusPageRoutes(ctx));
 
   for (const integration of opts.integrations) integration.mount?.(app);
 

@@ -85,7 +85,7 @@ describe('feeds', () => {
     expect(feed.items.map((i) => i.content_text)).toEqual(['build 2 red #ci', 'build 1 <green> & done']);
     expect(feed.items.map((i) => i.title)).toEqual(['build 2 red #ci', 'build 1 <green> & done']);
     expect(feed.items.every((i) => i.content_html === undefined)).toBe(true);
-    expect(feed.items[0]!.url).toMatch(new RegExp(`^${h.t.config.publicUrl}/api/v1/statuses/`));
+    expect(feed.items[0]!.url).toMatch(new RegExp(`^${h.t.config.publicUrl}/statuses/`));
   });
 
   it('a protected feed: 401 without a token, 403 with a token not allowed, 200 for an approved follower, an owner or the admin', async () => {

@@ -35,7 +35,7 @@ describe('POST /api/v1/statuses', () => {
       entities: { mentions: ['bob'], tags: ['lunch'], urls: ['https://x.example/a'], amounts: [{ value: '12', currency: 'EUR' }] },
     });
     expect(new Date(r.body.created_at).toISOString()).toBe(r.body.created_at);
-    expect(r.body.url).toBe(`${h.t.config.publicUrl}/api/v1/statuses/${r.body.id}`);
+    expect(r.body.url).toBe(`${h.t.config.publicUrl}/statuses/${r.body.id}`);
     expect(r.headers.get('location')).toBe(r.body.url);
     const [row] = await h.t.database.db.select().from(statuses).where(eq(statuses.id, r.body.id));
     expect(row?.authorId).toBe(alice.row.id);

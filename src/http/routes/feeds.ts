@@ -7,6 +7,7 @@ import { authenticate } from '../../app/tokens.js';
 import { forbidden, notFound, unauthenticated } from '../../core/errors.js';
 import type { StatusView } from '../../core/messages.js';
 import { actorOf } from '../auth.js';
+import { escapeHtml } from '../../core/html.js';
 
 const FEED_ITEMS = 50;
 const FILE_RE = /^(.+)\.(atom|rss|json)$/;
@@ -22,7 +23,6 @@ const titleOf = (text: string) => {
   return [...line].length > 80 ? `${[...line].slice(0, 79).join('')}…` : line;
 };
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 /** Status text is plain text; the feed package writes titles and content as HTML, so escape it (and keep line breaks). */
 const asHtml = (text: string) => escapeHtml(text).replace(/\n/g, '<br>');

@@ -67,10 +67,6 @@ export function unsubscribeUrl(ctx: Pick<AppContext, 'config'>, personId: string
   return `${ctx.config.publicUrl}/unsubscribe/${signUnsubscribeToken(ctx.config.unsubscribeSecret, personId, 'digest')}`;
 }
 
-export function timelineUrl(ctx: Pick<AppContext, 'config'>): string {
-  return `${ctx.config.publicUrl}/api/v1/timeline`;
-}
-
 /**
  * Sends every digest that is due (or, with `force`, every digest with content). Safe to run from any
  * number of workers at once: each (person, period) is claimed by a `digest_runs` row inserted with
@@ -205,7 +201,6 @@ async function digestFor(
       total: included.length,
       sourceHandles: handles,
       followLabels: await followLabels(tx, [...new Set(included.map((i) => i.followId).filter((id): id is string => !!id))]),
-      timelineUrl: timelineUrl(ctx),
       unsubscribeUrl: unsubscribeUrl(ctx, personId),
     });
 

@@ -1,4 +1,5 @@
 import type { StatusView } from '../../core/messages.js';
+import { escapeHtml } from '../../core/html.js';
 
 export interface DigestGroup {
   source: StatusView['source'];
@@ -17,7 +18,6 @@ export interface DigestContent {
   sourceHandles: string[];
   /** How the person follows what is inside: "@build", "#deploy", "\"outage\"". */
   followLabels: string[];
-  timelineUrl: string;
   unsubscribeUrl: string;
 }
 
@@ -27,11 +27,6 @@ export interface RenderedDigest {
   html: string;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-}
 
 /** Only http(s) links become hrefs; anything else (javascript:, data:) is shown as text. */
 function safeHref(url: string): string | null {
@@ -44,6 +39,16 @@ function safeHref(url: string): string | null {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+const CATCHUP_SPAN = { hourly: '1h', daily: '1d', weekly: '7d' } as const;
+
+/**
+ * Where the statuses left out of a long digest are: a home timeline needs a token, which a mail client
+ * does not have, so the digest points at the chat command that sends them all in one message.
+ */
+export function moreHint(period: DigestContent['period']): string {
+  return `send "catchup ${CATCHUP_SPAN[period]}" to Twitterprise in Slack or Teams to get every one in one message.`;
+}
 
 /** "@build", "@build and @jane", "@build, @jane and 3 more". */
 export function namesLine(handles: string[], named = 2): string {
@@ -91,7 +96,7 @@ export function renderDigest(c: DigestContent): RenderedDigest {
     }
     text.push('');
   }
-  if (more > 0) text.push(`…and ${plural(more, 'more status', 'more statuses')}: ${c.timelineUrl}`, '');
+  if (more > 0) text.push(`…and ${plural(more, 'more status', 'more statuses')}: ${moreHint(c.period)}`, '');
   text.push(
     '-- ',
     why,
@@ -122,7 +127,7 @@ export function renderDigest(c: DigestContent): RenderedDigest {
     }
     html.push('</ul>');
   }
-  if (more > 0) html.push(`<p>…and ${link(c.timelineUrl, plural(more, 'more status', 'more statuses'))} in your timeline.</p>`);
+  if (more > 0) html.push(`<p>…and ${plural(more, 'more status', 'more statuses')}: ${escapeHtml(moreHint(c.period))}</p>`);
   html.push(
     '<hr style="border:none;border-top:1px solid #ddd;margin:24px 0 12px">',
     `<p style="font-size:13px;color:#555">${e(why).replace(/`([^`]+)`/g, '<code>$1</code>')}<br>`,

@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { recordConsent } from '../../app/audit.js';
 import type { AppContext } from '../../app/context.js';
 import { sources } from '../../db/schema.js';
-import { escapeHtml } from './render-digest.js';
+import { escapeHtml } from '../../core/html.js';
 import { verifyUnsubscribeToken } from './unsubscribe-token.js';
 
 function page(res: Response, status: number, title: string, body: string): void {

@@ -77,7 +77,7 @@ describe('post and as', () => {
   it('text that is not a command is posted as the person, from their platform, newlines kept', async () => {
     const olga = await fresh(t, 'olga');
     const r = await reply(t, 'olga', '  Deploying api v2\nthen web  ', { platform: 'teams' });
-    expect(r).toMatch(/^Posted: http:\/\/127\.0\.0\.1:3000\/api\/v1\/statuses\/.+/);
+    expect(r).toMatch(/^Posted: http:\/\/127\.0\.0\.1:3000\/statuses\/.+/);
     const rows = await t.database.db.select().from(statuses).where(eq(statuses.sourceId, olga.id));
     expect(rows.map((s) => [s.text, s.platform, s.authorId])).toEqual([['Deploying api v2\nthen web', 'teams', olga.id]]);
     expect(await reply(t, 'olga', 'post on my way')).toMatch(/^Posted: /);

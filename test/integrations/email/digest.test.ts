@@ -102,7 +102,7 @@ describe('daily digest', () => {
     expect(pos('@ops (Operations)')).toBeLessThan(pos('@jane (Jane Example)'));
     expect(pos('Build 42 red')).toBeLessThan(pos('Build 41 green'));
     expect(pos('Build 41 green')).toBeLessThan(pos('@ops (Operations)'));
-    for (const id of [b41.statusId, j1.statusId, o1.statusId, b42.statusId]) expect(text).toContain(`${publicUrl}/api/v1/statuses/${id}`);
+    for (const id of [b41.statusId, j1.statusId, o1.statusId, b42.statusId]) expect(text).toContain(`${publicUrl}/statuses/${id}`);
     expect(text).not.toContain('Oops wrong channel');
     expect(text).not.toContain('Build 43');
     expect(text).toContain('Coffee <b>now</b> & cake');
@@ -114,7 +114,7 @@ describe('daily digest', () => {
     const html = typeof m.html === 'string' ? m.html : '';
     expect(html).toContain('Coffee &lt;b&gt;now&lt;/b&gt; &amp; cake');
     expect(html).not.toContain('<b>now</b>');
-    expect(html).toContain(`href="${publicUrl}/api/v1/statuses/${b42.statusId}"`);
+    expect(html).toContain(`href="${publicUrl}/statuses/${b42.statusId}"`);
     expect(html.indexOf('Build 42 red')).toBeLessThan(html.indexOf('Build 41 green'));
     expect(html).toContain('<code>digest daily</code>');
 
@@ -286,7 +286,7 @@ describe('digests send (force)', () => {
     expect(await ctx.db.select().from(digestRuns).where(eq(digestRuns.personId, eve.id))).toEqual([]);
   });
 
-  it('caps the statuses listed and links the rest to the timeline', async () => {
+  it('caps the statuses listed and says how to get the rest', async () => {
     const { ctx, clock } = t;
     const ivy = await person(ctx, 'ivy', { digest: 'daily' });
     const s = await service(ctx, 'metrics', 'Metrics');
@@ -298,7 +298,8 @@ describe('digests send (force)', () => {
     expect(text).toContain('metric 4');
     expect(text).toContain('metric 2');
     expect(text).not.toContain('metric 1');
-    expect(text).toContain(`…and 2 more statuses: ${publicUrl}/api/v1/timeline`);
+    expect(text).toContain('…and 2 more statuses: send "catchup 1d" to Twitterprise in Slack or Teams to get every one in one message.');
+    expect(smtp.received[0]!.parsed.html).toContain('…and 2 more statuses: send &quot;catchup 1d&quot; to Twitterprise');
     expect((await deliveriesOf(ivy.id)).every((d) => d.state === 'sent')).toBe(true);
   });
 });

@@ -18,7 +18,7 @@ let jane: SourceRow;
 
 const status: StatusView = {
   id: '01JSTATUS',
-  url: 'http://127.0.0.1:3000/api/v1/statuses/01JSTATUS',
+  url: 'http://127.0.0.1:3000/statuses/01JSTATUS',
   text: 'Deploy <b>done</b> & green',
   created_at: '2026-11-23T10:00:00.000Z',
   platform: 'api',

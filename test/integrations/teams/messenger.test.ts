@@ -11,7 +11,7 @@ import { BOT, TENANT, personalConversationId, teamsUser } from './helpers.js';
 
 const status: StatusView = {
   id: '01JDSTATUS0000000000000001',
-  url: 'http://127.0.0.1:3000/api/v1/statuses/01JDSTATUS0000000000000001',
+  url: 'http://127.0.0.1:3000/statuses/01JDSTATUS0000000000000001',
   text: 'Deploy of api 4.2 finished #deploy',
   created_at: '2026-11-23T10:00:00.000Z',
   platform: 'hook',
