@@ -59,6 +59,13 @@ describe('Teams commands', () => {
     expect(replies(personalConversationId(user))).toEqual(['@nobody is not a known handle. Try: whois @handle']);
   });
 
+  it('answers an unknown command with the usage to try', async () => {
+    const user = teamsUser(connector, 'Una Known', 'una@example.com');
+    await post(personalMessage({ serviceUrl: connector.serviceUrl, from: user, text: 'help frobnicate' }));
+    const [reply] = replies(personalConversationId(user));
+    expect(reply).toMatch(/"frobnicate" is not a command.*Try: help/s);
+  });
+
   it('posts any other text as a status from Teams', async () => {
     const user = teamsUser(connector, 'Sid Status', 'sid@example.com');
     await post(personalMessage({ serviceUrl: connector.serviceUrl, from: user, text: 'Working from the Berlin office today' }));

@@ -1,4 +1,8 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { createTeamsIntegration } from '../../../src/integrations/teams/index.js';
+import { createTestContext } from '../../helpers/context.js';
 import { isLoopbackHost, isLoopbackUrl, localOnlyRefusal } from '../../../src/integrations/teams/local-only.js';
 
 describe('Teams without authentication accepts only local activities', () => {
@@ -40,5 +44,23 @@ describe('Teams without authentication accepts only local activities', () => {
     expect(localOnlyRefusal({ ...local, headers: { 'x-forwarded-for': '203.0.113.9' } })).toMatch(/proxied/);
     expect(localOnlyRefusal({ ...local, headers: { forwarded: 'for=203.0.113.9' } })).toMatch(/proxied/);
     expect(localOnlyRefusal({ ...local, serviceUrl: 'https://evil.example/' })).toMatch(/loopback/);
+  });
+});
+
+describe('start-up without MICROSOFT_APP_ID', () => {
+  it('says in the log that authentication is off and only local activities are accepted', async () => {
+    const lines: { level: number; msg: string; name?: string }[] = [];
+    const sink = new Writable({ write: (chunk, _enc, done) => void (lines.push(JSON.parse(String(chunk))), done()) });
+    for (const appId of ['', 'b1c2d3e4-0000-4000-8000-000000000001']) {
+      const t = await createTestContext({ MICROSOFT_APP_ID: appId, MICROSOFT_APP_PASSWORD: appId ? 'secret' : '' });
+      try {
+        createTeamsIntegration({ ...t.ctx, log: pino({ level: 'info' }, sink) });
+      } finally {
+        await t.drop();
+      }
+    }
+    const warnings = lines.filter((l) => l.level === 40 && l.name === 'teams');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toMatch(/MICROSOFT_APP_ID is empty: Teams authentication is disabled.*Only local activities/);
   });
 });
