@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { personalMessage, postActivity, teamsUser, type TeamsUser } from '../integrations/teams/helpers.js';
-import { sendSlashCommand, slackEnv } from '../integrations/slack/helpers.js';
+import { eventCallback, sendEvent, sendSlashCommand, slackEnv } from '../integrations/slack/helpers.js';
 import { eventually, person, startE2E, type E2E } from './harness.js';
 
 /**
@@ -19,9 +19,9 @@ const slackUser = (id: string, name: string, email: string) =>
 
 let seq = 0;
 /** A signed /tp command; resolves with the private reply, which comes through the response_url after the ack. */
-async function slash(user: string, text: string) {
+async function slash(user: string, text: string, where: { channel_id: string; channel_name: string } = { channel_id: 'D0DM', channel_name: 'directmessage' }) {
   const id = `${user}-${++seq}`;
-  const r = await sendSlashCommand(e.url, { user_id: user, text, response_url: slack.responseUrl(id) });
+  const r = await sendSlashCommand(e.url, { user_id: user, text, response_url: slack.responseUrl(id), ...where });
   expect(r.status).toBe(200);
   const reply = await slack.waitForResponse(id, 10_000);
   expect(reply.body.response_type).toBe('ephemeral');
@@ -91,6 +91,35 @@ describe('end to end: chat delivery', () => {
     expect(attachments[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
     // The text fallback travels as `summary` and the card's fallbackText (Teams shows `text` above a card).
     expect(String(card.activity.summary ?? '')).toContain('Coffee machine fixed');
+  });
+
+  it('a Slack channel follows a source with /tp channel follow; statuses are posted there until the bot is removed', async () => {
+    const api = await person(e, 'rita');
+    const ops = { channel_id: 'COPS', channel_name: 'ops' };
+    const followed = await slash('UANN', 'channel follow @rita', ops);
+    expect(JSON.stringify(followed.body)).toContain('@rita');
+    const post = (text: string) => e.call('POST', '/api/v1/statuses', { token: api.token, body: { text } });
+    expect((await post('Release 7 is out')).status).toBe(201);
+    const inChannel = await eventually(
+      () => slack.callsOf('chat.postMessage').find((c) => c.params.channel === 'COPS' && String(c.params.text ?? '').includes('Release 7 is out')),
+      'the channel post',
+    );
+    expect(JSON.stringify(inChannel.params.blocks)).toContain('Release 7 is out');
+
+    // Someone removes the bot from #ops: the channel's follow ends, and the next status goes nowhere there.
+    const left = await sendEvent(e.url, eventCallback({ type: 'channel_left', channel: 'COPS', actor_id: 'UANN' }, { teamId: 'T1' }));
+    expect(left.status).toBe(200);
+    const listed = await eventually(async () => {
+      const r = await slash('UANN', 'channel list', ops);
+      return JSON.stringify(r.body).includes('@rita') ? null : r;
+    }, 'the follow ended');
+    expect(JSON.stringify(listed.body)).not.toContain('@rita');
+    // Ann follows Rita herself: her DM shows the next status went out, and not to #ops.
+    await slash('UANN', 'follow @rita');
+    expect((await post('Release 8 is out')).status).toBe(201);
+    const mentions = (c: { params: Record<string, unknown> }) => String(c.params.text ?? '').includes('Release 8');
+    await eventually(() => slack.callsOf('chat.postMessage').find((c) => mentions(c) && c.params.channel !== 'COPS'), "Ann's DM");
+    expect(slack.callsOf('chat.postMessage').filter((c) => mentions(c) && c.params.channel === 'COPS')).toHaveLength(0);
   });
 
   it('d @handle works across platforms between mutual followers', async () => {
