@@ -4,7 +4,7 @@ import { newId } from '../core/ids.js';
 import type { ChatPlatform } from '../core/types.js';
 import { channels, sources } from '../db/schema.js';
 import type { AppContext } from './context.js';
-import { isOwnerOf, type SourceRow } from './people.js';
+import { mayActAs, type SourceRow } from './people.js';
 
 export type ChannelRow = typeof channels.$inferSelect;
 
@@ -52,13 +52,13 @@ export async function publishingServiceFor(ctx: Pick<AppContext, 'db'>, platform
 export async function setPublish(ctx: Pick<AppContext, 'db'>, channelId: string, actor: { id: string; isAdmin: boolean }, service: SourceRow | null): Promise<void> {
   if (service) {
     if (service.kind !== 'service') throw invalid(`@${service.handle} is a person; a channel publishes as a service.`, 'channel publish @service');
-    if (!actor.isAdmin && !(await isOwnerOf(ctx.db, service.id, actor.id))) {
+    if (!(await mayActAs(ctx.db, actor, service.id))) {
       throw forbidden(`You are not an owner of @${service.handle}, so this channel cannot publish as it.`);
     }
   } else {
     const ch = await getChannel(ctx, channelId);
     if (!ch?.publishServiceId) throw rule('This channel does not publish as any service.', 'channel publish @service');
-    if (!actor.isAdmin && ch.publishedBy !== actor.id && !(await isOwnerOf(ctx.db, ch.publishServiceId, actor.id))) {
+    if (ch.publishedBy !== actor.id && !(await mayActAs(ctx.db, actor, ch.publishServiceId))) {
       throw forbidden('Only an owner of the service (or whoever bound the channel) can unpublish it.');
     }
   }

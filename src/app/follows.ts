@@ -9,7 +9,7 @@ import { blocks, follows, serviceOwners, sources, webhooks } from '../db/schema.
 import { recordConsent, type Via } from './audit.js';
 import type { AppContext } from './context.js';
 import { writeOutbox } from './outbox.js';
-import { getSourceById, isOwnerOf, requireSource, type SourceRow } from './people.js';
+import { getSourceById, isOwnerOf, mayActAs, requireSource, type SourceRow } from './people.js';
 
 export type FollowRow = typeof follows.$inferSelect;
 
@@ -302,7 +302,7 @@ export async function findRequestBy(ctx: Pick<AppContext, 'db'>, actor: { id: st
 /** `block @jane`: removes their follows of the source and refuses any later one. */
 export async function block(ctx: AppContext, input: { actor: { id: string; isAdmin: boolean }; source: SourceRow; person: SourceRow; via: Via }): Promise<void> {
   const { actor, source, person } = input;
-  if (!actor.isAdmin && !(await isOwnerOf(ctx.db, source.id, actor.id))) throw forbidden(`You are not an owner of @${source.handle}.`);
+  if (!(await mayActAs(ctx.db, actor, source.id))) throw forbidden(`You are not an owner of @${source.handle}.`);
   if (person.id === source.id) throw rule('A source cannot block itself.');
   const now = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {

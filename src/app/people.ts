@@ -7,6 +7,7 @@ import type { ChatPlatform } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
 import { identities, serviceOwners, sources } from '../db/schema.js';
 import type { AppContext } from './context.js';
+import { canActAs } from '../core/permissions.js';
 
 export type SourceRow = typeof sources.$inferSelect;
 export type IdentityRow = typeof identities.$inferSelect;
@@ -38,6 +39,16 @@ export async function isOwnerOf(db: DbOrTx, sourceId: string, personId: string):
     .where(and(eq(serviceOwners.serviceId, sourceId), eq(serviceOwners.personId, personId)))
     .limit(1);
   return rows.length > 0;
+}
+
+/**
+ * Whether the actor may post as, manage or decide for the source: the core rule (`canActAs`: itself, an
+ * owner, or an admin) with the facts read from the database. Every "act as" check goes through here.
+ */
+export async function mayActAs(db: DbOrTx, actor: { id: string | null; isAdmin: boolean }, sourceId: string): Promise<boolean> {
+  const isSelf = actor.id === sourceId;
+  const isOwner = !isSelf && !actor.isAdmin && !!actor.id && (await isOwnerOf(db, sourceId, actor.id));
+  return canActAs({ isSelf, isOwner, isAdmin: actor.isAdmin });
 }
 
 /** The people who decide for a source: the person itself, or a service's owners. */

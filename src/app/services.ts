@@ -5,7 +5,7 @@ import { newId } from '../core/ids.js';
 import type { Visibility } from '../core/types.js';
 import { serviceOwners, sources } from '../db/schema.js';
 import type { AppContext } from './context.js';
-import { getSourceByHandle, handlesOf, ownerIdsOf, requireSource, type SourceRow } from './people.js';
+import { getSourceByHandle, handlesOf, mayActAs, ownerIdsOf, requireSource, type SourceRow } from './people.js';
 
 export interface ServiceView {
   handle: string;
@@ -73,7 +73,5 @@ export async function updateService(
 
 /** Throws unless `actor` may act as `source` (itself, an owner, or an admin). */
 export async function requireActAs(ctx: Pick<AppContext, 'db'>, actor: { id: string; isAdmin: boolean }, source: SourceRow): Promise<void> {
-  if (actor.isAdmin || actor.id === source.id) return;
-  const owners = await ownerIdsOf(ctx.db, source);
-  if (!owners.includes(actor.id)) throw forbidden(`You are not an owner of @${source.handle}.`);
+  if (!(await mayActAs(ctx.db, actor, source.id))) throw forbidden(`You are not an owner of @${source.handle}.`);
 }

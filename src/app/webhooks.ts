@@ -7,7 +7,7 @@ import { recordConsent, type Via } from './audit.js';
 import type { AppContext } from './context.js';
 import { labelOf } from './follows.js';
 import { generateWebhookSecret } from '../integrations/webhooks/sign.js';
-import { isOwnerOf } from './people.js';
+import { mayActAs } from './people.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
@@ -72,8 +72,7 @@ export async function getWebhook(ctx: Pick<AppContext, 'db'>, id: string): Promi
 export async function requireOwnWebhook(ctx: Pick<AppContext, 'db'>, actor: { id: string | null; isAdmin: boolean }, id: string): Promise<WebhookRow> {
   const w = await getWebhook(ctx, id);
   if (!w) throw notFound(`No webhook endpoint ${id}.`);
-  if (actor.isAdmin) return w;
-  if (!actor.id || !(await isOwnerOf(ctx.db, w.ownerId, actor.id))) throw forbidden('Only the owner of this webhook endpoint (or an admin) may use it.');
+  if (!(await mayActAs(ctx.db, actor, w.ownerId))) throw forbidden('Only the owner of this webhook endpoint (or an admin) may use it.');
   return w;
 }
 

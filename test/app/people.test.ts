@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPerson, findIdentity, linkIdentity, requireSource } from '../../src/app/people.js';
+import { createPerson, findIdentity, linkIdentity, mayActAs, requireSource } from '../../src/app/people.js';
 import { createService, requireActAs } from '../../src/app/services.js';
 import { authenticate, authenticateHook, createApiToken, createHookUrl, hashToken, revokeToken } from '../../src/app/tokens.js';
 import { tokens } from '../../src/db/schema.js';
@@ -54,6 +54,17 @@ describe('services and tokens', () => {
     const row = await requireSource(t.ctx, '@build');
     await expect(requireActAs(t.ctx, { id: owner.id, isAdmin: false }, row)).resolves.toBeUndefined();
     await expect(requireActAs(t.ctx, { id: other.id, isAdmin: false }, row)).rejects.toMatchObject({ code: 'forbidden' });
+    // The one "act as" check, for every caller: itself, an owner, an admin; nobody else, not even a nameless admin-less actor.
+    const cases: [string, { id: string | null; isAdmin: boolean }, string, boolean][] = [
+      ['owner of the service', { id: owner.id, isAdmin: false }, row.id, true],
+      ['another person', { id: other.id, isAdmin: false }, row.id, false],
+      ['the person itself', { id: other.id, isAdmin: false }, other.id, true],
+      ['someone else for a person', { id: owner.id, isAdmin: false }, other.id, false],
+      ['an admin', { id: other.id, isAdmin: true }, row.id, true],
+      ['the admin token (no source)', { id: null, isAdmin: true }, row.id, true],
+      ['no one', { id: null, isAdmin: false }, row.id, false],
+    ];
+    for (const [who, actor, sourceId, may] of cases) expect([who, await mayActAs(t.ctx.db, actor, sourceId)]).toEqual([who, may]);
   });
 
   it('stores only the hash of a token and refuses revoked, expired and unknown ones', async () => {
