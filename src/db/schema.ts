@@ -210,7 +210,11 @@ export const blocks = pgTable(
 
 export type DeliveryState = 'queued' | 'sent' | 'retrying' | 'failed' | 'skipped';
 
-/** One event to one subscriber over one route. `dedupeKey` makes a repeated fan-out harmless. */
+/**
+ * One event to one subscriber over one route. `dedupeKey` makes a repeated fan-out harmless.
+ * Storage: `fillfactor = 70`, set by hand in migration 0001 (drizzle-kit has no table storage parameters);
+ * a regenerated migration must keep that statement.
+ */
 export const deliveries = pgTable(
   'deliveries',
   {
