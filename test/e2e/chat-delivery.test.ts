@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeBotConnector } from '../fakes/bot-connector.js';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
 import { personalMessage, postActivity, teamsUser, type TeamsUser } from '../integrations/teams/helpers.js';
-import { eventCallback, sendEvent, sendSlashCommand, slackEnv } from '../integrations/slack/helpers.js';
-import { eventually, person, startE2E, type E2E } from './harness.js';
+import { ACTION_APPROVE } from '../../src/integrations/slack/scopes.js';
+import { buttonPress, eventCallback, sendEvent, sendInteraction, sendSlashCommand, slackEnv } from '../integrations/slack/helpers.js';
+import { ADMIN, eventually, person, startE2E, type E2E } from './harness.js';
 
 /**
  * The whole app with Slack (fake Web API on 127.0.0.1, signed requests) and Teams (fake Bot Framework
@@ -120,6 +121,31 @@ describe('end to end: chat delivery', () => {
     const mentions = (c: { params: Record<string, unknown> }) => String(c.params.text ?? '').includes('Release 8');
     await eventually(() => slack.callsOf('chat.postMessage').find((c) => mentions(c) && c.params.channel !== 'COPS'), "Ann's DM");
     expect(slack.callsOf('chat.postMessage').filter((c) => mentions(c) && c.params.channel === 'COPS')).toHaveLength(0);
+  });
+
+  it('a protected service: /tp follow asks its owner in Slack, Approve is pressed, the requester is told, statuses flow', async () => {
+    await slash('UANN', 'help'); // Ann is known from her first command
+    const made = await e.call('POST', '/api/v1/services', { token: ADMIN, body: { handle: 'vault', name: 'Vault', visibility: 'protected', owners: ['ann'] } });
+    expect(made.status).toBe(201);
+    const asked = await slash('USAM', 'follow @vault');
+    expect(JSON.stringify(asked.body)).toContain('@vault is protected: your request to follow it was sent');
+
+    // The owner's DM carries Approve and Deny buttons with the follow's id.
+    const request = await eventually(
+      () => slack.callsOf('chat.postMessage').find((c) => c.params.channel === 'DANN' && JSON.stringify(c.params.blocks ?? '').includes(ACTION_APPROVE)),
+      "the request in Ann's DM",
+    );
+    const blocks = (typeof request.params.blocks === 'string' ? JSON.parse(request.params.blocks) : request.params.blocks) as { elements?: { action_id?: string; value?: string }[] }[];
+    const button = blocks.flatMap((b) => b.elements ?? []).find((el) => el.action_id === ACTION_APPROVE);
+    expect(button?.value).toBeTruthy();
+    const pressed = await sendInteraction(e.url, buttonPress({ userId: 'UANN', actionId: ACTION_APPROVE, value: button!.value!, responseUrl: slack.responseUrl('vault-approve'), channel: 'DANN' }));
+    expect(pressed.status).toBe(200);
+    await slack.waitForResponse('vault-approve', 10_000);
+
+    // Sam is told in his DM, and the vault's next status reaches him.
+    await eventually(() => slack.callsOf('chat.postMessage').find((c) => c.params.channel === 'DSAM' && /approved/i.test(JSON.stringify(c.params))), 'the approval notice to Sam');
+    expect((await e.call('POST', '/api/v1/statuses', { token: ADMIN, body: { as: 'vault', text: 'Quarter closed' } })).status).toBe(201);
+    await eventually(() => slack.callsOf('chat.postMessage').find((c) => c.params.channel === 'DSAM' && String(c.params.text ?? '').includes('Quarter closed')), 'the protected status to Sam');
   });
 
   it('d @handle works across platforms between mutual followers', async () => {
