@@ -103,6 +103,8 @@ const TARGETS: Target[] = [
   { method: 'POST', path: (f) => `/api/v1/services/${f.chance(0.5) ? 'build' : f.segment()}/hooks`, fields: [] },
   { method: 'GET', path: (f) => `/api/v1/audit${f.query()}`, fields: [] },
   { method: 'POST', path: (f, id) => `/hooks/${id('hook')}`, fields: ['text'] },
+  // The public status page a status's url points at (no token needed, so the fuzzer's token is ignored).
+  { method: 'GET', path: (f, id) => `/statuses/${id('status')}${f.query()}`, fields: [] },
   { method: 'GET', path: (f) => `/feeds/${f.chance(0.5) ? f.pick(['alice', 'build', 'payroll']) : f.segment()}.${f.pick(['atom', 'rss', 'json', 'xml', ''])}${f.query()}`, fields: [] },
   { method: 'GET', path: (f) => `/${f.segment()}/${f.segment()}`, fields: [] },
 ];
