@@ -26,6 +26,7 @@ describe('GET /statuses/:id (where a status url points)', () => {
     const page = await open(s.url, 'text/html,application/xhtml+xml,*/*;q=0.8');
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
     const html = await page.text();
     expect(html).toContain('Canteen &lt;b&gt;closed&lt;/b&gt; &quot;today&quot; &amp; tomorrow\nsecond line');
     expect(html).not.toContain('<b>closed</b>');

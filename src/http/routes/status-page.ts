@@ -37,7 +37,8 @@ export function statusPageRoutes(ctx: AppContext): Router {
   r.get('/statuses/:id', async (req, res) => {
     const id = parseInput(idParam, req.params.id, 'path');
     const { view } = await getStatus(ctx, id, anonymous);
-    res.setHeader('Cache-Control', 'public, max-age=60');
+    // A status can be deleted or its source protected at any moment: caches must ask again every time.
+    res.setHeader('Cache-Control', 'no-cache');
     res.vary('Accept');
     if (req.accepts(['html', 'json']) === 'json') res.json(view);
     else res.type('html').send(page(view, ctx.config.publicUrl));
