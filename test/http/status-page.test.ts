@@ -33,25 +33,37 @@ describe('GET /statuses/:id (where a status url points)', () => {
     expect(html).toContain('<title>The news (@news): Canteen &lt;b&gt;closed');
     expect(html).toContain(`href="${h.t.config.publicUrl}/feeds/news.atom"`);
 
-    const json = await open(s.url, 'application/json');
-    expect(json.status).toBe(200);
     const api = await h.call('GET', `/api/v1/statuses/${s.id}`, { token: ADMIN });
-    expect(await json.json()).toEqual(api.body);
+    for (const accept of ['application/json', '*/*']) {
+      const json = await open(s.url, accept);
+      expect(json.status).toBe(200);
+      expect(await json.json()).toEqual(api.body);
+    }
   });
 
   it('answers the same 404 for a protected, a deleted and an unknown status, revealing nothing', async () => {
     const secret = await postAs('payroll', 'Salaries paid');
     const gone = await postAs('news', 'Oops');
     expect((await h.call('DELETE', `/api/v1/statuses/${gone.id}`, { token: ADMIN })).status).toBe(204);
-    const bodies = [];
+    const details = [];
+    const pages = [];
     for (const url of [secret.url, gone.url, `${h.t.config.publicUrl}/statuses/0190a0a0-0000-7000-8000-000000000000`]) {
-      const r = await open(url, 'text/html');
+      const r = await open(url, 'application/json');
       expect(r.status).toBe(404);
+      expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       const body = (await r.json()) as { detail: string };
       expect(body.detail).not.toContain('Salaries');
-      bodies.push(body.detail.replace(/[0-9a-f-]{20,}/gi, 'ID'));
+      details.push(body.detail.replace(/[0-9a-f-]{20,}/gi, 'ID'));
+      // A browser gets a page that says why, the same for all three.
+      const p = await open(url, 'text/html,*/*;q=0.8');
+      expect(p.status).toBe(404);
+      expect(p.headers.get('content-type')).toMatch(/^text\/html/);
+      pages.push(await p.text());
     }
-    expect(new Set(bodies).size).toBe(1);
+    expect(new Set(details).size).toBe(1);
+    expect(new Set(pages).size).toBe(1);
+    expect(pages[0]).toContain('This status is not here');
+    expect(pages[0]).not.toContain('Salaries');
     // With a token that may see it, the API shows the protected status.
     expect((await h.call('GET', `/api/v1/statuses/${secret.id}`, { token: ADMIN })).status).toBe(200);
   });
