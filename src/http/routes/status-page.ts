@@ -1,41 +1,33 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
 import { getStatus } from '../../app/statuses.js';
 import { DomainError } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import type { StatusView } from '../../core/messages.js';
+import { htmlDocument, PAGE_CSP } from '../html-page.js';
 import { parseInput } from '../problem.js';
-
-const idParam = z.string().min(1).max(64);
+import { idParam } from './statuses.js';
 
 /** Nobody is signed in on a page opened from a link: only what anyone may see is shown. */
 const anonymous = { id: null, isAdmin: false };
 
-const shell = (title: string, head: string, body: string) =>
-  `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
-  `<title>${escapeHtml(title)}</title>${head}</head>` +
-  `<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem">${body}</body></html>`;
-
-const NOT_HERE =
-  shell(
-    'Status not found',
-    '',
-    '<h1 style="font-size:1.3rem">This status is not here</h1><p>It was deleted, or it is not public: a protected source\'s statuses are read ' +
-      'where they were sent to you (Slack, Teams, your digest) or with <code>get @handle</code>, never on an open page.</p>',
-  );
+const NOT_HERE = htmlDocument(
+  'Status not found',
+  '<h1 style="font-size:20px">This status is not here</h1><p>It was deleted, or it is not public: a protected source\'s statuses are read ' +
+    'where they were sent to you (Slack, Teams, your digest) or with <code>get @handle</code>, never on an open page.</p>',
+);
 
 function page(v: StatusView, publicUrl: string): string {
   const who = `${v.source.name} (@${v.source.handle})`;
   const title = `${who}: ${v.text.split('\n')[0]!.slice(0, 80)}`;
   const feed = `${publicUrl}/feeds/${encodeURIComponent(v.source.handle)}.atom`;
-  return shell(
+  return htmlDocument(
     title,
-    `<link rel="alternate" type="application/atom+xml" href="${escapeHtml(feed)}">`,
     `<p><strong>${escapeHtml(v.source.name)}</strong> @${escapeHtml(v.source.handle)}</p>` +
-    `<p style="font-size:1.2rem;white-space:pre-wrap">${escapeHtml(v.text)}</p>` +
-    `<p><time datetime="${escapeHtml(v.created_at)}">${escapeHtml(v.created_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time> · ` +
-    `<a href="${escapeHtml(feed)}">feed of @${escapeHtml(v.source.handle)}</a></p>`,
+      `<p style="font-size:1.2rem;white-space:pre-wrap">${escapeHtml(v.text)}</p>` +
+      `<p><time datetime="${escapeHtml(v.created_at)}">${escapeHtml(v.created_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time> · ` +
+      `<a href="${escapeHtml(feed)}">feed of @${escapeHtml(v.source.handle)}</a></p>`,
+    `<link rel="alternate" type="application/atom+xml" href="${escapeHtml(feed)}">`,
   );
 }
 
@@ -50,7 +42,7 @@ export function statusPageRoutes(ctx: AppContext): Router {
   const r = Router();
   r.get('/statuses/:id', async (req, res) => {
     // A status can be deleted or its source protected at any moment: caches must ask again every time.
-    res.setHeader('Cache-Control', 'no-cache');
+    res.set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': PAGE_CSP });
     res.vary('Accept');
     // A browser asks for HTML first; anything else (curl's */*, an app) gets JSON and problem+json.
     const html = req.accepts(['json', 'html']) === 'html';

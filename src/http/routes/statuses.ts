@@ -14,7 +14,7 @@ const postBody = z.strictObject({
   as: z.string({ message: 'must be a handle such as "build"' }).min(1).max(40).optional(),
 });
 
-const idParam = z.string().min(1).max(64);
+export const idParam = z.string().min(1).max(64);
 
 /**
  * `Idempotency-Key` (IETF httpapi draft): a retried POST with the same key from the same token

@@ -4,6 +4,7 @@ import { recordConsent } from '../../app/audit.js';
 import type { AppContext } from '../../app/context.js';
 import { sources } from '../../db/schema.js';
 import { escapeHtml } from '../../core/html.js';
+import { htmlDocument, PAGE_CSP } from '../../http/html-page.js';
 import { verifyUnsubscribeToken } from './unsubscribe-token.js';
 
 function page(res: Response, status: number, title: string, body: string): void {
@@ -15,13 +16,9 @@ function page(res: Response, status: number, title: string, body: string): void 
       // The token is in the URL: keep it out of Referer headers and search indexes.
       'Referrer-Policy': 'no-referrer',
       'X-Robots-Tag': 'noindex',
-      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+      'Content-Security-Policy': PAGE_CSP,
     })
-    .send(
-      `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title></head>` +
-        `<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:520px;margin:40px auto;padding:0 16px;line-height:1.5">` +
-        `<h1 style="font-size:20px">${escapeHtml(title)}</h1>${body}</body></html>`,
-    );
+    .send(htmlDocument(title, `<h1 style="font-size:20px">${escapeHtml(title)}</h1>${body}`));
 }
 
 const INVALID =
