@@ -8,6 +8,7 @@ import { reachPerson } from './channels/reach-person.js';
 import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { waitingStatusDeliveries } from './waiting.js';
+import type { DeliveryOutcome } from './channel.js';
 
 export interface ReleaseDeps {
   ctx: Pick<AppContext, 'db' | 'clock' | 'config' | 'log'>;
@@ -89,25 +90,8 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
         items,
         more: Math.max(0, n - items.length),
       });
-      const ids = keep.map((r) => r.id);
-      if (outcome.kind === 'retry') throw new Error(outcome.error);
-      if (outcome.kind === 'sent') {
-        // No refs: the summary covers many statuses, so deleting one of them must not delete it.
-        await settle(ids, { state: 'sent', sentAt: now, holdUntil: null, attempts: 1, lastError: null });
-        result.released += ids.length;
-        result.outcome = 'sent';
-      } else if (outcome.kind === 'skip') {
-        await settle(ids, { state: 'skipped', reason: outcome.reason, holdUntil: null });
-        result.skipped += ids.length;
-        result.outcome = 'skipped';
-      } else if (outcome.kind === 'fail') {
-        await settle(ids, { state: 'failed', lastError: outcome.reason, holdUntil: null, attempts: 1 });
-        result.outcome = 'failed';
-      } else {
-        // A summary is never held again or moved to the digest: nothing else can come back here.
-        await settle(ids, { state: 'skipped', reason: 'not deliverable', holdUntil: null });
-        result.skipped += ids.length;
-      }
+      // No refs: the summary covers many statuses, so deleting one of them must not delete it.
+      await settleReleased(settle, keep.map((r) => r.id), outcome, now, result, false);
     }
     if (rows.length < batchSize) return result;
   }
@@ -139,17 +123,31 @@ async function releaseDirectMessages(deps: ReleaseDeps, person: typeof sources.$
       result.skipped++;
       continue;
     }
-    const outcome = await reachPerson(deps.ctx.db, deps.messengers, person, message);
-    if (outcome.kind === 'retry') throw new Error(outcome.error);
-    if (outcome.kind === 'sent') {
-      await settle([r.id], { state: 'sent', sentAt: now, holdUntil: null, attempts: 1, lastError: null, refs: outcome.refs ?? [] });
-      result.released++;
+    await settleReleased(settle, [r.id], await reachPerson(deps.ctx.db, deps.messengers, person, message), now, result, true);
+  }
+}
+
+/**
+ * Records what one released message did for the deliveries it carried. A platform asking to retry
+ * throws (the release job retries); a released message is never held again or moved to the digest, so
+ * any other outcome settles them as not deliverable.
+ */
+async function settleReleased(settle: Settle, ids: string[], outcome: DeliveryOutcome, now: Date, result: ReleaseResult, keepRefs: boolean): Promise<void> {
+  switch (outcome.kind) {
+    case 'retry':
+      throw new Error(outcome.error);
+    case 'sent':
+      await settle(ids, { state: 'sent', sentAt: now, holdUntil: null, attempts: 1, lastError: null, ...(keepRefs ? { refs: outcome.refs ?? [] } : {}) });
+      result.released += ids.length;
       result.outcome = 'sent';
-    } else if (outcome.kind === 'fail') {
-      await settle([r.id], { state: 'failed', lastError: outcome.reason, holdUntil: null, attempts: 1 });
-    } else {
-      await settle([r.id], { state: 'skipped', reason: outcome.kind === 'skip' ? outcome.reason : 'not deliverable', holdUntil: null });
-      result.skipped++;
-    }
+      return;
+    case 'fail':
+      await settle(ids, { state: 'failed', lastError: outcome.reason, holdUntil: null, attempts: 1 });
+      result.outcome = 'failed';
+      return;
+    default:
+      await settle(ids, { state: 'skipped', reason: outcome.kind === 'skip' ? outcome.reason : 'not deliverable', holdUntil: null });
+      result.skipped += ids.length;
+      if (outcome.kind === 'skip') result.outcome = 'skipped';
   }
 }
