@@ -1,9 +1,8 @@
 import { and, eq, inArray, or, sql } from 'drizzle-orm';
 import type { ChatPlatform } from '../core/types.js';
 import { channels, follows } from '../db/schema.js';
-import { recordConsent } from './audit.js';
 import type { AppContext } from './context.js';
-import { labelOf } from './follows.js';
+import { recordFollowEnded } from './follows.js';
 
 export interface ChannelsEnded {
   channels: number;
@@ -39,17 +38,7 @@ export async function endChannels(
       .delete(follows)
       .where(and(eq(follows.subscriberKind, 'channel'), inArray(follows.subscriberId, rows.map((r) => r.id))))
       .returning();
-    for (const f of ended) {
-      await recordConsent(tx, {
-        actorId: null,
-        action: f.targetKind === 'word' ? 'untrack' : 'unfollow',
-        subjectId: f.subscriberId,
-        object: await labelOf(tx, f),
-        via: where.platform,
-        detail: { subscriberKind: 'channel', reason },
-        at: now,
-      });
-    }
+    for (const f of ended) await recordFollowEnded(tx, f, { actorId: null, via: where.platform, at: now, reason });
     return { channels: rows.length, follows: ended.length };
   });
 }

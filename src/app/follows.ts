@@ -164,18 +164,27 @@ export async function unfollow(ctx: AppContext, input: { subscriber: Subscriber;
 }
 
 export async function removeFollow(ctx: AppContext, f: FollowRow, actorId: string | null, via: Via, label?: string): Promise<void> {
-  const now = ctx.clock.now();
+  const at = ctx.clock.now();
   await ctx.db.transaction(async (tx) => {
     await tx.delete(follows).where(eq(follows.id, f.id));
-    await recordConsent(tx, {
-      actorId,
-      action: f.targetKind === 'word' ? 'untrack' : 'unfollow',
-      subjectId: f.subscriberId,
-      object: label ?? (await labelOf(tx, f)),
-      via,
-      detail: { subscriberKind: f.subscriberKind },
-      at: now,
-    });
+    await recordFollowEnded(tx, f, { actorId, via, at, label });
+  });
+}
+
+/** The consent record of a follow that ended (unfollow, untrack, or its channel sent the app away); in the deleting transaction. */
+export async function recordFollowEnded(
+  tx: DbOrTx,
+  f: FollowRow,
+  e: { actorId: string | null; via: Via; at: Date; label?: string | undefined; reason?: string },
+): Promise<void> {
+  await recordConsent(tx, {
+    actorId: e.actorId,
+    action: f.targetKind === 'word' ? 'untrack' : 'unfollow',
+    subjectId: f.subscriberId,
+    object: e.label ?? (await labelOf(tx, f)),
+    via: e.via,
+    detail: { subscriberKind: f.subscriberKind, ...(e.reason ? { reason: e.reason } : {}) },
+    at: e.at,
   });
 }
 
