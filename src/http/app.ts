@@ -3,7 +3,7 @@ import type { AppContext } from '../app/context.js';
 import type { DestinationCheck } from '../app/webhooks.js';
 import type { Integration } from '../integrations/types.js';
 import { requireAuth } from './auth.js';
-import { bodyLimit, jsonBody } from './body-limit.js';
+import { bodyLimit, jsonBody } from '../web/body-limit.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { PipelineApi } from './pipeline-api.js';
 import { createStatusLimiter, type StatusLimiter } from './rate-limit.js';

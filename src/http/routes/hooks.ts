@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../app/context.js';
 import { postStatus } from '../../app/statuses.js';
 import { authenticateHook } from '../../app/tokens.js';
-import { jsonBody, textBody } from '../body-limit.js';
+import { jsonBody, textBody } from '../../web/body-limit.js';
 import { HttpProblem, parseInput } from '../problem.js';
 import { noStatusLimit, type StatusLimiter } from '../rate-limit.js';
 import { idempotencyKey } from './statuses.js';

@@ -4,7 +4,7 @@ import { getStatus } from '../../app/statuses.js';
 import { DomainError } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import type { StatusView } from '../../core/messages.js';
-import { htmlDocument, PAGE_CSP } from '../html-page.js';
+import { htmlDocument, PAGE_CSP } from '../../web/html-page.js';
 import { parseInput } from '../problem.js';
 import { idParam } from './statuses.js';
 

@@ -4,7 +4,7 @@ import { recordConsent } from '../../app/audit.js';
 import type { AppContext } from '../../app/context.js';
 import { sources } from '../../db/schema.js';
 import { escapeHtml } from '../../core/html.js';
-import { htmlDocument, PAGE_CSP } from '../../http/html-page.js';
+import { htmlDocument, PAGE_CSP } from '../../web/html-page.js';
 import { verifyUnsubscribeToken } from './unsubscribe-token.js';
 
 function page(res: Response, status: number, title: string, body: string): void {

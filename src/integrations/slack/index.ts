@@ -2,7 +2,7 @@ import { App, ExpressReceiver, SocketModeReceiver, webApi, type Receiver } from 
 import type { Express } from 'express';
 import type { AppContext } from '../../app/context.js';
 import type { Config } from '../../config.js';
-import { BODY_LIMIT_BYTES } from '../../http/body-limit.js';
+import { BODY_LIMIT_BYTES } from '../../web/body-limit.js';
 import type { Integration } from '../types.js';
 import { registerActions } from './actions.js';
 import { registerAppHome } from './app-home.js';

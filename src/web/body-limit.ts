@@ -1,5 +1,5 @@
 import express, { type RequestHandler } from 'express';
-import { HttpProblem } from './problem.js';
+import { DomainError } from '../core/errors.js';
 
 /** Every request body is refused above 64 KiB (SPEC section 3). Integrations should pass it to their parsers (Bolt: `bodyLimit`). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -15,7 +15,7 @@ export function bodyLimit(max = BODY_LIMIT_BYTES): RequestHandler {
     if (declared !== undefined && Number(declared) > max) {
       // The rest of the body is never read; close the connection so it is not parsed as the next request.
       res.setHeader('Connection', 'close');
-      next(new HttpProblem('too_large', `The body is larger than ${max / 1024} KiB.`));
+      next(new DomainError('too_large', `The body is larger than ${max / 1024} KiB.`));
       return;
     }
     next();
