@@ -1,7 +1,7 @@
 import type { DestinationCheck } from '../app/webhooks.js';
 import type { Config } from '../config.js';
 import { invalid } from '../core/errors.js';
-import { DestinationRefused, resolveAndCheck, type LookupFn } from '../integrations/webhooks/ssrf-guard.js';
+import { DestinationRefused, resolveAndCheck, type LookupFn } from '../net/address-guard.js';
 
 /**
  * The save-time half of the SSRF rule (SPEC section 4): the URL's host is resolved and every address

@@ -1,6 +1,6 @@
 import type { AppContext } from '../app/context.js';
 import { createWebhookChannel } from '../integrations/webhooks/channel.js';
-import type { LookupFn } from '../integrations/webhooks/ssrf-guard.js';
+import type { LookupFn } from '../net/address-guard.js';
 import type { ChannelRegistry } from './channel.js';
 import { createChatChannel } from './channels/chat-channel.js';
 import { createDmChannel } from './channels/dm.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhooks } from '../../src/db/schema.js';
 import { sendWebhook } from '../../src/integrations/webhooks/send.js';
-import { checkResolved, DestinationRefused, isPrivateAddress, resolveAndCheck, type LookupFn } from '../../src/integrations/webhooks/ssrf-guard.js';
+import { checkResolved, DestinationRefused, isPrivateAddress, resolveAndCheck, type LookupFn } from '../../src/net/address-guard.js';
 import { expectProblem, startHarness, type Harness } from '../http/harness.js';
 
 /**

@@ -9,7 +9,7 @@ import { preparedFor } from '../../db/prepared.js';
 import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
-import { systemLookup, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
+import { systemLookup, type LookupFn, type ResolvedAddress } from '../../net/address-guard.js';
 
 /** The endpoint columns a send needs (reading whole rows for a batch of 100 showed in the profile). */
 const endpointColumns = {

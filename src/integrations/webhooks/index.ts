@@ -11,4 +11,4 @@ export {
   type CheckResult,
   type LookupFn,
   type ResolvedAddress,
-} from './ssrf-guard.js';
+} from '../../net/address-guard.js';

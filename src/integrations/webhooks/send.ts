@@ -1,5 +1,5 @@
-import { Pools } from './pools.js';
-import { DestinationRefused, NameNotResolved, resolveAndCheck, type LookupFn, type ResolvedAddress } from './ssrf-guard.js';
+import { Pools } from '../../net/pools.js';
+import { DestinationRefused, NameNotResolved, resolveAndCheck, type LookupFn, type ResolvedAddress } from '../../net/address-guard.js';
 import { signWebhook } from './sign.js';
 
 export interface WebhookRequest {

@@ -8,7 +8,7 @@ import { DomainError } from '../../../src/core/errors.js';
 import { newId } from '../../../src/core/ids.js';
 import { deliveries, outbox, webhooks } from '../../../src/db/schema.js';
 import { createWebhookChannel, DISABLE_AFTER_MS } from '../../../src/integrations/webhooks/channel.js';
-import type { LookupFn } from '../../../src/integrations/webhooks/ssrf-guard.js';
+import type { LookupFn } from '../../../src/net/address-guard.js';
 import { toRecord } from '../../../src/pipeline/deliver-record.js';
 import { createPipeline, type Pipeline } from '../../../src/pipeline/index.js';
 import { WebhookReceiver, type Behaviour } from '../../fakes/webhook-receiver.js';

@@ -2,7 +2,10 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 
 /**
- * Where a webhook may be sent. Everything that is not globally reachable unicast is refused:
+ * The private-address guard every outbound request to a user-given URL goes through (webhook sends,
+ * feed and calendar polls): resolve the name, check every address, connect only to the checked one.
+ *
+ * Where a request may go by default. Everything that is not globally reachable unicast is refused:
  * the IANA special-purpose registries (RFC 6890 and successors) for IPv4 and IPv6.
  */
 const v4 = new BlockList();
@@ -93,16 +96,29 @@ export interface ResolvedAddress {
 export type CheckResult = { ok: true; address: ResolvedAddress } | { ok: false; reason: string };
 
 /**
- * Decides on the addresses a host name resolved to. Every address must be public: a name that
- * resolves to one public and one private address could be answered either way by the next lookup.
+ * Which addresses a request may connect to. The default refuses everything that is not public
+ * unicast; `ALLOW_PRIVATE_URLS=true` allows any; a test may pass its own (allow 127.0.0.1, refuse
+ * 127.0.0.2) to show a refusal without any traffic leaving loopback.
  */
-export function checkResolved(hostname: string, addresses: readonly ResolvedAddress[]): CheckResult {
+export type AddressPolicy = (address: string) => boolean;
+
+export const publicOnly: AddressPolicy = (ip) => !isPrivateAddress(ip);
+export const anyAddress: AddressPolicy = () => true;
+
+/** The policy for the private-address switch. */
+export const addressPolicy = (allowPrivate: boolean): AddressPolicy => (allowPrivate ? anyAddress : publicOnly);
+
+/**
+ * Decides on the addresses a host name resolved to. Every address must pass: a name that resolves
+ * to one public and one private address could be answered either way by the next lookup.
+ */
+export function checkResolved(hostname: string, addresses: readonly ResolvedAddress[], policy: AddressPolicy = publicOnly): CheckResult {
   if (!addresses.length) return { ok: false, reason: `${hostname} does not resolve to an address` };
-  const bad = addresses.find((a) => isPrivateAddress(a.address));
+  const bad = addresses.find((a) => !policy(a.address));
   if (bad) {
     return {
       ok: false,
-      reason: `${hostname} resolves to a private, loopback or link-local address (${bad.address}); webhook URLs must be public unless WEBHOOK_ALLOW_PRIVATE=true`,
+      reason: `${hostname} resolves to a private, loopback or link-local address (${bad.address}); URLs must be public unless WEBHOOK_ALLOW_PRIVATE=true`,
     };
   }
   return { ok: true, address: addresses[0]! };
@@ -135,8 +151,10 @@ export class NameNotResolved extends DestinationRefused {
 }
 
 export interface ResolveOptions {
-  /** WEBHOOK_ALLOW_PRIVATE: resolve, but accept any address. */
-  allowPrivate: boolean;
+  /** The private-address switch: resolve, but accept any address. Ignored when `policy` is given. */
+  allowPrivate?: boolean;
+  /** Which addresses may be called (default: from `allowPrivate`, else public only). */
+  policy?: AddressPolicy;
   lookup?: LookupFn;
 }
 
@@ -165,8 +183,7 @@ export async function resolveAndCheck(url: URL | string, opts: ResolveOptions): 
     }
     if (!addresses.length) throw new NameNotResolved(`${host} does not resolve to an address`);
   }
-  if (opts.allowPrivate) return addresses[0]!;
-  const r = checkResolved(host, addresses);
+  const r = checkResolved(host, addresses, opts.policy ?? addressPolicy(opts.allowPrivate ?? false));
   if (!r.ok) throw new DestinationRefused(r.reason);
   return r.address;
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Pools } from '../../../src/integrations/webhooks/pools.js';
+import { Pools } from '../../src/net/pools.js';
 
 const loopback = { address: '127.0.0.1', family: 4 as const };
 let server: Server;

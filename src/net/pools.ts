@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Pool } from 'undici';
-import { bareHost, type ResolvedAddress } from './ssrf-guard.js';
+import { bareHost, type ResolvedAddress } from './address-guard.js';
 
 /**
  * Keep-alive connection pools (undici), one per checked address and host name: the pool's origin is

@@ -1,0 +1,15 @@
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it } from 'vitest';
+import { generateWebhookSecret, signWebhook } from '../../../src/integrations/webhooks/sign.js';
+
+describe('signing', () => {
+  it('makes whsec_ secrets and signatures any Standard Webhooks library verifies', () => {
+    const secret = generateWebhookSecret();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/); // 32 random bytes
+    const body = JSON.stringify({ type: 'webhook.test', timestamp: '2026-11-23T10:00:00.000Z', data: {} });
+    const headers = signWebhook(secret, 'msg-1', new Date(), body);
+    expect(headers['webhook-signature']).toMatch(/^v1,/);
+    expect(new Webhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
+    expect(() => new Webhook(generateWebhookSecret()).verify(body, { ...headers })).toThrow();
+  });
+});
