@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import { parseEntities, wordsOf } from '../core/entities.js';
-import { cleanText, checkStatusText } from '../core/commands/text.js';
+import { checkStatusText } from '../core/commands/text.js';
+import { normalizeInputText } from '../core/input-text.js';
 import { notFound } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { StatusView } from '../core/messages.js';
@@ -16,9 +17,9 @@ import { toStatusView } from './status-view.js';
 
 export type StatusRow = typeof statuses.$inferSelect;
 
-/** Cleans control characters and checks 1..1000 characters (code points), as the chat grammar does. */
+/** The one input normalisation (core/input-text.ts), then 1..1000 characters (code points), as the chat grammar does. */
 export function checkText(raw: string): string {
-  return checkStatusText(cleanText(raw), 'post <text>');
+  return checkStatusText(normalizeInputText(raw), 'post <text>');
 }
 
 export interface PostInput {

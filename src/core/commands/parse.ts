@@ -3,7 +3,8 @@ import { parseFilter } from '../filters.js';
 import { isHandle } from '../handles.js';
 import { parseHhMm } from '../quiet-hours.js';
 import type { DigestPeriod } from '../types.js';
-import { checkStatusText, cleanText, quote } from './text.js';
+import { normalizeInputText } from '../input-text.js';
+import { checkStatusText, quote } from './text.js';
 import { CHANNEL_USAGE, USAGE, commandOf, type CommandName } from './usage.js';
 
 /**
@@ -318,7 +319,7 @@ function parseAs<N extends CommandName>(name: N, rest: string): ParsedCommandOf<
  * (or an alias: leave, last) is a `post`. Throws a DomainError for every mistake.
  */
 export function parseCommand(raw: string): ParsedCommand {
-  const text = cleanText(raw).trim();
+  const text = normalizeInputText(raw);
   if (!text) throw invalid('There is nothing here: write a status or a command.', USAGE.help.usage);
   const [first, rest] = splitFirst(text);
   const name = commandOf(first);

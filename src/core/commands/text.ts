@@ -2,22 +2,6 @@ import { rule } from '../errors.js';
 
 export const MAX_STATUS_CHARS = 1000;
 
-/**
- * Control characters are stripped, not rejected: chat clients and copy-paste leave invisible ones
- * behind (a stray \u0000, \u001b or \u0085), and a person cannot see what they would have to remove.
- * Kept: \n and \t; \r\n and a lone \r become \n. Every other character is kept verbatim, including
- * zero-width and right-to-left marks, which some languages need.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
-
-/** A UTF-16 half without its other half: not text, and PostgreSQL refuses it in JSON. */
-const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-export function cleanText(raw: string): string {
-  return raw.replace(/\r\n?/g, '\n').replace(CONTROL_RE, '').replace(LONE_SURROGATE_RE, '\uFFFD');
-}
-
 /** Length in Unicode code points, the way a person counts characters (an emoji is one). */
 export function codePointLength(s: string): number {
   let n = s.length;

@@ -1,6 +1,7 @@
 import { upsertChannel } from '../../app/channels.js';
 import { executeCommand } from '../../app/commands/execute.js';
 import { DomainError, describeError } from '../../core/errors.js';
+import { normalizeInputText } from '../../core/input-text.js';
 import type { Reply } from '../../core/types.js';
 import type { SlackDeps } from './deps.js';
 import { toPlainText, userMentionIds } from './text.js';
@@ -32,7 +33,8 @@ export async function runSlackCommand(deps: SlackDeps, input: SlackCommandInput)
       input.dmChannel ? { dmChannel: input.dmChannel } : undefined,
     );
     const handles = await directory.handlesFor(input.teamId, userMentionIds(input.text), input.enterpriseId);
-    const text = toPlainText(input.text, handles).trim();
+    // The one normalisation, before this adapter decides anything (the `channel` check below) and before the parser.
+    const text = normalizeInputText(toPlainText(input.text, handles));
     let channelId: string | undefined;
     if (isChannel(input.channelId) && /^channel\b/i.test(text)) {
       const row = await upsertChannel(ctx, {

@@ -8,6 +8,7 @@ import type { SourceRow } from '../../app/people.js';
 import { postStatus } from '../../app/statuses.js';
 import { commandOf } from '../../core/commands/usage.js';
 import { DomainError, describeError } from '../../core/errors.js';
+import { normalizeInputText } from '../../core/input-text.js';
 import type { Logger } from '../../log.js';
 import {
   channelIdOf,
@@ -35,7 +36,12 @@ export interface TeamsBotDeps {
   sender: TeamsSender;
 }
 
-const firstWord = (text: string) => (text.trim().split(/\s+/, 1)[0] ?? '').toLowerCase();
+/**
+ * What a Teams message says, as every decision here and the shared parser see it: HTML remnants out,
+ * then the one input normalisation (core/input-text.ts). Decide only on what this returns.
+ */
+const inputText = (text: string) => normalizeInputText(toPlainText(text));
+const firstWord = (text: string) => (text.split(/\s+/, 1)[0] ?? '').toLowerCase();
 /** A message that @mentions the bot in a `channel publish` channel is a command only when it starts with a command word. */
 const startsWithCommandWord = (text: string) => commandOf(firstWord(text)) !== undefined;
 
@@ -118,7 +124,7 @@ async function onMessage(deps: TeamsBotDeps, turn: TurnContext, a: TeamsActivity
   const addressed = scope === 'personal' || mentioned;
   // With RSC (ChannelMessage.Read.Group) every channel message arrives here: decide cheaply first.
   let service: SourceRow | null = null;
-  if (scope !== 'personal' && isTopLevel(a) && !(mentioned && startsWithCommandWord(toPlainText(raw)))) {
+  if (scope !== 'personal' && isTopLevel(a) && !(mentioned && startsWithCommandWord(inputText(raw)))) {
     service = await publishingServiceFor(deps.ctx, 'teams', tenant, channelIdOf(a));
   }
   if (!service && !addressed) return;
@@ -169,10 +175,10 @@ function channelInput(a: TeamsActivity, tenant: string): ChannelInput {
 async function command(deps: TeamsBotDeps, turn: TurnContext, a: TeamsActivity, tenant: string, raw: string): Promise<void> {
   const { ctx } = deps;
   const actor = await deps.directory.actor(turn, a, tenant);
-  const text = toPlainText(await withHandles(deps, turn, a, tenant, raw));
+  const text = inputText(await withHandles(deps, turn, a, tenant, raw));
   if (!text) return say(turn, 'Write a command or a status. "help" lists every command.');
   const scope = scopeOf(a);
-  const word = firstWord(text);
+  const word = commandOf(firstWord(text));
   let channelId: string | undefined;
   if (scope !== 'personal') {
     // A token is shown once, to its owner: never in a channel everyone can read.
@@ -187,21 +193,26 @@ async function command(deps: TeamsBotDeps, turn: TurnContext, a: TeamsActivity, 
   await tellPrivately(deps, turn, a, tenant, replyActivity(reply));
 }
 
+/** Said in the thread, without the answer, when the 1:1 chat cannot be reached. */
+export const NOT_PRIVATE = 'I could not message you privately: open a chat with me (Apps, then Twitterprise) and ask again there.';
+
 /**
  * Replies to commands are private (SPEC section 2): from a channel or group chat the answer goes to the
- * person's 1:1 chat with the bot. When Teams does not allow one (app not installed for them), the thread gets it.
+ * person's 1:1 chat with the bot. When Teams does not allow one (app not installed for them, the chat
+ * cannot be created, the send fails), the answer is NOT posted in the thread instead: the thread only
+ * hears that a private message was not possible.
  */
 async function tellPrivately(deps: TeamsBotDeps, turn: TurnContext, a: TeamsActivity, tenant: string, activity: Partial<Activity>): Promise<void> {
   const address = await deps.directory.addressOf(tenant, a.from);
   const outcome = address ? await deps.sender.toPerson(address, activity) : undefined;
   if (outcome?.kind === 'sent') return;
-  deps.log.info({ outcome, tenant }, 'teams private reply not possible: answering in the conversation');
-  await turn.sendActivity(activity);
+  deps.log.info({ outcome: outcome?.kind ?? 'no address', tenant }, 'teams private reply not possible: the thread is told so, without the answer');
+  await say(turn, NOT_PRIVATE);
 }
 
 async function publish(deps: TeamsBotDeps, turn: TurnContext, a: TeamsActivity, tenant: string, service: SourceRow, raw: string, key: string | undefined): Promise<void> {
   const author = await deps.directory.person(turn, tenant, a.from.id, a.serviceUrl, a.recipient.id);
-  const text = toPlainText(await withHandles(deps, turn, a, tenant, raw));
+  const text = inputText(await withHandles(deps, turn, a, tenant, raw));
   // A post with only an image or a file has nothing to publish.
   if (!text) return;
   try {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCommand, type ParsedCommand } from '../../../src/core/commands/parse.js';
-import { cleanText, codePointLength, quote } from '../../../src/core/commands/text.js';
+import { codePointLength, quote } from '../../../src/core/commands/text.js';
+import { normalizeInputText as cleanText } from '../../../src/core/input-text.js';
 import { ALIASES, COMMAND_NAMES, USAGE, commandOf, helpLines } from '../../../src/core/commands/usage.js';
 import { DomainError, describeError } from '../../../src/core/errors.js';
 
@@ -19,7 +20,7 @@ const ok: [string, ParsedCommand][] = [
   ['CRLF\r\nline', { name: 'post', text: 'CRLF\nline' }],
   ['bell\u0007 and nul\u0000 and esc\u001b[31m', { name: 'post', text: 'bell and nul and esc[31m' }],
   ['שלום עולם', { name: 'post', text: 'שלום עולם' }],
-  ['zero\u200bwidth \u202Eevil', { name: 'post', text: 'zero\u200bwidth \u202Eevil' }],
+  ['zero\u200bwidth \u202Eevil', { name: 'post', text: 'zerowidth evil' }],
   ['🚀 launched 🎉', { name: 'post', text: '🚀 launched 🎉' }],
   ['@jane thanks for the review', { name: 'post', text: '@jane thanks for the review' }],
   ['#deploy api v2', { name: 'post', text: '#deploy api v2' }],
@@ -256,10 +257,10 @@ describe('usage registry and help', () => {
 });
 
 describe('text helpers', () => {
-  it('strips control characters but keeps newlines, tabs and every other character', () => {
+  it('strips control characters but keeps newlines and tabs (the rest of the normalisation: test/core/input-text.test.ts)', () => {
     expect(cleanText('a\u0000b\u0008c\u000bd\u000ce\u001ff\u007fg\u0085h\u009fi')).toBe('abcdefghi');
     expect(cleanText('a\nb\tc\r\nd\re')).toBe('a\nb\tc\nd\ne');
-    expect(cleanText('\u200b\u200e\u202e\ufeffé')).toBe('\u200b\u200e\u202e\ufeffé');
+    expect(cleanText('\u200b\u200e\u202e\ufeffé')).toBe('\u200eé');
   });
 
   it('counts code points, including lone surrogates as one each', () => {
