@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { connectRedis, describeRedis } from './redis.js';
 import type { AppContext } from './app/context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -10,13 +10,12 @@ import { createHttpApp } from './http/app.js';
 import { createStatusLimiter } from './http/rate-limit.js';
 import { createMetrics, type MetricsRegistry } from './http/metrics.js';
 import type { PipelineApi } from './http/pipeline-api.js';
-import { createEmailIntegration, createMailer, sendDueDigests, startDigestScheduler } from './integrations/email/index.js';
-import { createSlackIntegration, slackMode } from './integrations/slack/index.js';
-import { createTeamsIntegration } from './integrations/teams/index.js';
+import { slackMode } from './integrations/slack/mode.js';
 import type { Integration } from './integrations/types.js';
 import { createLogger, type Logger } from './log.js';
 import type { Messengers } from './pipeline/messenger.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
+import { readyLine } from './ready-line.js';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -53,34 +52,42 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
   let kick: () => void = () => {};
   const ctx: AppContext = { db: database.db, config, log, clock: opts.clock ?? systemClock, kick: () => kick() };
   const metrics = createMetrics();
-  const mailer = createMailer(config, log.child({ name: 'email' }));
-
-  // Integrations: each registered only when configured (Teams always: an empty app id means local, unauthenticated).
+  // Integrations: each loaded (a dynamic import) and registered only when configured, so an integration
+  // that is off costs no memory. Teams is always on (an empty app id means local, unauthenticated), and
+  // email too (without SMTP_URL it writes .eml files). XMPP, SMS and the console follow the same pattern.
+  const email = await import('./integrations/email/index.js');
+  const mailer = email.createMailer(config, log.child({ name: 'email' }));
   const integrations: Integration[] = [];
-  if (slackMode(config)) integrations.push(createSlackIntegration(ctx, opts.slack ?? {}));
-  integrations.push(createTeamsIntegration(ctx));
-  integrations.push(createEmailIntegration(ctx, mailer));
+  if (slackMode(config)) {
+    const { createSlackIntegration } = await import('./integrations/slack/index.js');
+    integrations.push(createSlackIntegration(ctx, opts.slack ?? {}));
+  }
+  {
+    const { createTeamsIntegration } = await import('./integrations/teams/index.js');
+    integrations.push(createTeamsIntegration(ctx));
+  }
+  integrations.push(email.createEmailIntegration(ctx, mailer));
   const messengers: Messengers = {};
   for (const i of integrations) if (i.messenger) messengers[i.messenger.platform] = i.messenger;
 
-  const pipeline = await createPipeline({ ctx, redisUrl: config.redisUrl, prefix: config.queuePrefix, messengers, metrics, role });
+  const pipeline = await createPipeline({ ctx, redisUrl: config.redis, prefix: config.queuePrefix, messengers, metrics, role });
   kick = () => pipeline.kick();
 
-  const digests = role === 'web' ? null : await startDigestScheduler({ ctx, redisUrl: config.redisUrl, prefix: config.queuePrefix, mailer });
+  const digests = role === 'web' ? null : await email.startDigestScheduler({ ctx, redisUrl: config.redis, prefix: config.queuePrefix, mailer });
 
   let server: Server | null = null;
   let url: string | null = null;
   // Readiness must answer quickly whatever Redis does (a load balancer's probe gives up after a second or two).
-  const probe = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 });
+  const probe = connectRedis(config.redis, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 });
   probe.on('error', () => {});
   // The status budget per token lives in Redis, shared by every web process (src/http/rate-limit.ts).
-  const limits = role === 'worker' ? null : new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
+  const limits = role === 'worker' ? null : connectRedis(config.redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 1000 });
   limits?.on('error', () => {});
   if (role !== 'worker') {
     const pipelineApi: PipelineApi = {
       sendTestEvent: (webhookId) => pipeline.sendTestEvent(webhookId),
       redeliver: (deliveryId) => pipeline.redeliver(deliveryId),
-      sendDigestsNow: async () => ({ sent: (await sendDueDigests(ctx, { force: true, mailer })).sent.length }),
+      sendDigestsNow: async () => ({ sent: (await email.sendDueDigests(ctx, { force: true, mailer })).sent.length }),
     };
     const app = createHttpApp(ctx, {
       integrations,
@@ -120,6 +127,8 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
   }
   // Inbound connections (Slack Socket Mode) belong to the web side; a worker only sends.
   if (role !== 'worker') for (const i of integrations) await i.start?.();
+  const port = server ? (server.address() as { port: number }).port : null;
+  log.info({ role, port }, readyLine(config, role, { port, redis: describeRedis(config.redis) }));
 
   let closing: Promise<void> | null = null;
   return {

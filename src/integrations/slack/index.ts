@@ -1,9 +1,9 @@
 import { App, ExpressReceiver, SocketModeReceiver, webApi, type Receiver } from '@slack/bolt';
 import type { Express } from 'express';
 import type { AppContext } from '../../app/context.js';
-import type { Config } from '../../config.js';
 import { BODY_LIMIT_BYTES } from '../../web/body-limit.js';
 import type { Integration } from '../types.js';
+import { slackMode } from './mode.js';
 import { registerActions } from './actions.js';
 import { registerAppHome } from './app-home.js';
 import { registerChannelLeft } from './channel-left.js';
@@ -21,16 +21,7 @@ import { registerUninstall } from './uninstall.js';
 export { SLACK_BOT_EVENTS, SLACK_BOT_SCOPES, SLASH_COMMAND } from './scopes.js';
 export { DbInstallationStore } from './installation-store.js';
 
-export type SlackMode = 'token' | 'oauth' | 'socket';
-
-/** Which Slack setup the configuration asks for, or null when Slack is off. */
-export function slackMode(config: Config): SlackMode | null {
-  const s = config.slack;
-  if (s.appToken && s.botToken) return 'socket';
-  if (s.clientId && s.clientSecret && s.stateSecret && s.signingSecret) return 'oauth';
-  if (s.botToken && s.signingSecret) return 'token';
-  return null;
-}
+export { slackMode, type SlackMode } from './mode.js';
 
 export interface SlackIntegrationOptions {
   /**
