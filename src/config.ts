@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseClusterNodes, type RedisTarget } from './redis.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -33,6 +34,7 @@ const schema = z.object({
   DATABASE_URL: optionalString.pipe(url('postgres://user@host:5432/db').optional()),
   PGLITE_DIR: z.string().default('./data/pglite'),
   REDIS_URL: url('redis://host:6379').default('redis://127.0.0.1:6379'),
+  REDIS_CLUSTER: optionalString.refine((v) => v === undefined || parseClusterNodes(v) !== null, 'must be host:port,host:port,... (the nodes of a Redis Cluster)'),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('tp'),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_BOT_TOKEN: optionalString,
@@ -55,10 +57,28 @@ const schema = z.object({
     .refine((v) => v.trim() === '' || v.split(',').every((p) => /^\s*\d+(\.\d+)?\s*$/.test(p)), 'comma-separated seconds, e.g. 5,300,1800')
     .transform((v) => (v.trim() === '' ? [] : v.split(',').map((p) => Math.round(Number(p) * 1000)))),
   WEBHOOK_TIMEOUT_MS: wholeNumber(1, 600_000, 10_000),
+  ADMIN_HANDLES: z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).map((h) => h.replace(/^@/, '').toLowerCase()).filter((h) => h !== ''))
+    .refine((hs) => hs.every((h) => /^[a-z0-9_-]{1,32}$/.test(h)), 'must be handles separated by commas, e.g. alice,bob'),
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   UNSUBSCRIBE_SECRET: optionalString,
   WORKER_CONCURRENCY: wholeNumber(1, 1000, 32),
   STATUS_RATE_LIMIT: wholeNumber(0, 1_000_000, 120),
+  XMPP_SERVICE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(xmpp|tcp):\/\/[^/\s:]+(:\d{1,5})?\/?$/, 'must be xmpp://host:port (the XMPP server\'s component port, XEP-0114)')
+      .optional(),
+  ),
+  XMPP_DOMAIN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?)*$/i, 'must be a domain name, e.g. tp.example.com')
+      .optional(),
+  ),
+  XMPP_SECRET: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -70,6 +90,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly pgliteDir: string;
   readonly redisUrl: string;
+  /** Where every Redis connection goes: REDIS_CLUSTER's nodes when set, else REDIS_URL. */
+  readonly redis: RedisTarget;
   readonly queuePrefix: string;
   readonly slack: {
     readonly signingSecret: string | undefined;
@@ -89,12 +111,16 @@ export interface Config {
   readonly email: { readonly smtpUrl: string | undefined; readonly from: string; readonly outboxDir: string };
   readonly webhooks: { readonly allowPrivate: boolean; readonly retryDelaysMs: readonly number[]; readonly timeoutMs: number };
   readonly adminToken: string | undefined;
+  /** ADMIN_HANDLES: people who are always administrators (console and API); `admin revoke` cannot demote them. */
+  readonly adminHandles: readonly string[];
   /** Signs one-click unsubscribe links; derived from ADMIN_TOKEN or DATABASE_URL when unset. */
   readonly unsubscribeSecret: string;
   readonly workerConcurrency: number;
   /** Statuses per minute per token through the API and incoming hooks; 0 for no limit. */
   readonly statusRateLimit: number;
   readonly logLevel: string;
+  /** The XMPP component (SPEC section 8); null when XMPP_SERVICE, XMPP_DOMAIN and XMPP_SECRET are unset. */
+  readonly xmpp: { readonly service: string; readonly domain: string; readonly secret: string } | null;
 }
 
 export class ConfigError extends Error {
@@ -128,6 +154,10 @@ function combinationProblems(env: Record<string, string | undefined>): string[] 
   if (env.MICROSOFT_APP_TYPE === 'SingleTenant' && !has('MICROSOFT_APP_TENANT_ID')) {
     problems.push('MICROSOFT_APP_TENANT_ID: required when MICROSOFT_APP_TYPE is SingleTenant');
   }
+  const xmpp = ['XMPP_SERVICE', 'XMPP_DOMAIN', 'XMPP_SECRET'];
+  if (xmpp.some(has) && !xmpp.every(has)) {
+    problems.push(`${xmpp.filter((n) => !has(n)).join(', ')}: XMPP needs XMPP_SERVICE, XMPP_DOMAIN and XMPP_SECRET together (or none of them: XMPP off)`);
+  }
   return problems;
 }
 
@@ -147,6 +177,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     databaseUrl: e.DATABASE_URL,
     pgliteDir: e.PGLITE_DIR,
     redisUrl: e.REDIS_URL,
+    redis: e.REDIS_CLUSTER ? Object.freeze({ cluster: Object.freeze(parseClusterNodes(e.REDIS_CLUSTER) ?? []) }) : e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     slack: Object.freeze({
       signingSecret: e.SLACK_SIGNING_SECRET,
@@ -170,9 +201,14 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     }),
     adminToken: e.ADMIN_TOKEN,
+    adminHandles: Object.freeze([...new Set(e.ADMIN_HANDLES)]),
     unsubscribeSecret: e.UNSUBSCRIBE_SECRET ?? `tp-unsub:${e.ADMIN_TOKEN ?? ''}:${e.DATABASE_URL ?? e.PGLITE_DIR}`,
     workerConcurrency: e.WORKER_CONCURRENCY,
     statusRateLimit: e.STATUS_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
+    xmpp:
+      e.XMPP_SERVICE && e.XMPP_DOMAIN && e.XMPP_SECRET
+        ? Object.freeze({ service: e.XMPP_SERVICE.replace(/^tcp:/, 'xmpp:').replace(/\/$/, ''), domain: e.XMPP_DOMAIN.toLowerCase(), secret: e.XMPP_SECRET })
+        : null,
   });
 }

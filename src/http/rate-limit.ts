@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { HttpProblem } from './problem.js';
 
@@ -22,7 +22,7 @@ const WINDOW_S = 60;
  * does not answer, each process counts on its own instead of refusing statuses PostgreSQL would accept.
  * Without Redis (a process of its own, tests) it counts in memory.
  */
-export function createStatusLimiter(opts: { perMinute: number; redis?: Redis; prefix: string }): StatusLimiter {
+export function createStatusLimiter(opts: { perMinute: number; redis?: RedisConnection; prefix: string }): StatusLimiter {
   if (opts.perMinute <= 0) return noStatusLimit;
   const points = opts.perMinute;
   const memory = new RateLimiterMemory({ points, duration: WINDOW_S, keyPrefix: 'statuses' });

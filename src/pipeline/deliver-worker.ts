@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { eq, sql } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../redis.js';
 import { preparedFor } from '../db/prepared.js';
 import { deliveries } from '../db/schema.js';
 import { attempt, attemptColumns, due, markRetry, settle, toRecord, type DeliverDeps } from './deliver-record.js';
@@ -50,7 +50,7 @@ export async function processDelivery(deps: DeliverDeps, job: Job<DeliverJob>, t
 }
 
 export interface DeliverWorkerOptions extends DeliverDeps {
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   concurrency: number;
 }

@@ -5,11 +5,13 @@ import type { ChannelRegistry } from './channel.js';
 import { createChatChannel } from './channels/chat-channel.js';
 import { createDmChannel } from './channels/dm.js';
 import { emailDigestChannel } from './channels/email-digest.js';
+import { notConfiguredChannel } from './channels/not-configured.js';
 import { redeliver, sendTestEvent } from './commands.js';
 import { createEnqueuer, type Enqueuer } from './enqueue.js';
 import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { createQueues, type Queues } from './queues.js';
+import type { RedisTarget } from '../redis.js';
 import { startRelay, type Relay } from './relay.js';
 import { maxAttemptsOf, startWorkers, type Workers } from './worker.js';
 
@@ -24,12 +26,15 @@ export function defaultChannels(opts: { ctx: AppContext; messengers: Messengers;
     channel: createChatChannel(opts),
     email: emailDigestChannel,
     webhook: createWebhookChannel({ ctx: opts.ctx, ...(opts.lookup ? { lookup: opts.lookup } : {}) }),
+    sms: notConfiguredChannel('sms', 'SMS is not configured on this server'),
+    // main.ts puts the XMPP integration's channel here when XMPP_SERVICE is set.
+    xmpp: notConfiguredChannel('xmpp', 'XMPP is not configured on this server'),
   };
 }
 
 export interface PipelineOptions {
   ctx: AppContext;
-  redisUrl: string;
+  redisUrl: RedisTarget;
   prefix: string;
   messengers: Messengers;
   metrics?: PipelineMetrics | undefined;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
+import { connectRedis, type RedisConnection, type RedisTarget } from '../redis.js';
 import { z } from 'zod';
 
 /** BullMQ queue names. Job ids never contain ':' (BullMQ uses it as its key separator). */
@@ -14,7 +14,7 @@ export const QUEUE = {
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
-const route = z.enum(['dm', 'email', 'channel', 'webhook']);
+const route = z.enum(['dm', 'email', 'channel', 'webhook', 'xmpp', 'sms']);
 
 /** One outbox row on its way to fan-out (job id `ob-<outboxId>`). */
 export const fanOutJob = z.discriminatedUnion('event', [
@@ -79,16 +79,29 @@ export const keepJobs: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = 
  */
 export const workerLocks = { lockDuration: 15_000, stalledInterval: 5_000 } satisfies Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'>;
 
+/**
+ * The key prefix of one queue: `{tp:deliver}` for queue `deliver` under QUEUE_PREFIX `tp`. The braces
+ * are a Redis Cluster hash tag: every key of one queue lands in one slot (BullMQ's scripts touch several
+ * keys of a queue at once), and each queue has a tag of its own, so the queues spread over the shards.
+ * Braces already in QUEUE_PREFIX (the old advice, `{tp}`) are dropped so that tags do not nest.
+ */
+export function queueKeyPrefix(base: string, queue: string): string {
+  return `{${base.replace(/[{}]/g, '')}:${queue}}`;
+}
+
 export interface Queues {
   fanOut: Queue<FanOutJob>;
   deliver: Queue<DeliverJob>;
   deliverBatch: Queue<DeliverBatchJob>;
   retract: Queue<RetractJob>;
   release: Queue<ReleaseJob>;
+  /** QUEUE_PREFIX; each queue's own key prefix is `prefixFor(name)`. */
   prefix: string;
-  redisUrl: string;
+  /** The key prefix of one queue (see queueKeyPrefix). */
+  prefixFor(queue: string): string;
+  redis: RedisTarget;
   /** A connection for a Worker (blocking commands: maxRetriesPerRequest must be null). */
-  workerConnection(): Redis;
+  workerConnection(): RedisConnection;
   /**
    * Sets the key that says this Redis holds our queues. True when it was missing: a Redis that is new
    * to us, or one that restarted without its data (src/pipeline/recover.ts then requeues from PostgreSQL).
@@ -100,22 +113,24 @@ export interface Queues {
 }
 
 /**
- * The queues on one shared producer connection. `prefix` is BullMQ's key prefix (QUEUE_PREFIX; wrap
- * it in braces for Redis Cluster); ioredis `keyPrefix` would break BullMQ's Lua scripts.
+ * The queues on one shared producer connection, each under its own hash-tagged key prefix
+ * (queueKeyPrefix), so the same names work on one Redis and on a Redis Cluster. ioredis `keyPrefix`
+ * would break BullMQ's Lua scripts.
  */
-export function createQueues(redisUrl: string, prefix: string, log?: Logger): Queues {
+export function createQueues(redis: RedisTarget, prefix: string, log?: Logger): Queues {
   // Producers fail after a few reconnection attempts instead of waiting forever for Redis: the relay
   // rolls back and retries at its next poll, an API call answers with an error.
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
-  const workers: Redis[] = [];
-  const opts = { connection, prefix };
-  const markerKey = `${prefix}:twitterprise:queues`;
+  const connection = connectRedis(redis, { maxRetriesPerRequest: 3 });
+  const workers: RedisConnection[] = [];
+  const prefixFor = (queue: string) => queueKeyPrefix(prefix, queue);
+  const queue = <T>(name: string) => new Queue<T>(name, { connection, prefix: prefixFor(name) });
+  const markerKey = `${prefixFor('marker')}:twitterprise:queues`;
   const q = {
-    fanOut: new Queue<FanOutJob>(QUEUE.fanOut, opts),
-    deliver: new Queue<DeliverJob>(QUEUE.deliver, opts),
-    deliverBatch: new Queue<DeliverBatchJob>(QUEUE.deliverBatch, opts),
-    retract: new Queue<RetractJob>(QUEUE.retract, opts),
-    release: new Queue<ReleaseJob>(QUEUE.release, opts),
+    fanOut: queue<FanOutJob>(QUEUE.fanOut),
+    deliver: queue<DeliverJob>(QUEUE.deliver),
+    deliverBatch: queue<DeliverBatchJob>(QUEUE.deliverBatch),
+    retract: queue<RetractJob>(QUEUE.retract),
+    release: queue<ReleaseJob>(QUEUE.release),
   };
   // An EventEmitter 'error' without a listener would crash the process when Redis goes away.
   const onError = (err: Error) => log?.error({ err }, 'redis connection error (queues)');
@@ -125,7 +140,8 @@ export function createQueues(redisUrl: string, prefix: string, log?: Logger): Qu
   return {
     ...q,
     prefix,
-    redisUrl,
+    prefixFor,
+    redis,
     async claimMarker() {
       return (await connection.set(markerKey, new Date().toISOString(), 'NX')) === 'OK';
     },
@@ -133,7 +149,7 @@ export function createQueues(redisUrl: string, prefix: string, log?: Logger): Qu
       await connection.del(markerKey);
     },
     workerConnection() {
-      const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const c = connectRedis(redis, { maxRetriesPerRequest: null });
       c.on('error', (err: Error) => log?.error({ err }, 'redis connection error (worker)'));
       workers.push(c);
       return c;

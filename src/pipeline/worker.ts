@@ -10,15 +10,17 @@ import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
 import { createQueues, fanOutJob, QUEUE, releaseJob, retractJob, workerLocks, type Queues } from './queues.js';
 import { startHousekeeping } from './housekeeping.js';
+import { drainLegacyQueues } from './legacy-queues.js';
 import { watchForLostQueues } from './recover.js';
 import { startRelay, type Relay } from './relay.js';
 import { releaseHeld } from './release.js';
 import { retractDelivery } from './retract.js';
+import type { RedisTarget } from '../redis.js';
 
 export interface StartWorkersOptions {
   ctx: AppContext;
-  redisUrl: string;
-  /** BullMQ key prefix (QUEUE_PREFIX). */
+  redisUrl: RedisTarget;
+  /** QUEUE_PREFIX; each queue's keys go under its own hash tag (queueKeyPrefix). */
   prefix: string;
   channels: ChannelRegistry;
   messengers: Messengers;
@@ -43,12 +45,8 @@ export interface Workers {
   close(): Promise<void>;
 }
 
-export const maxAttemptsOf = (channels: ChannelRegistry): Record<Route, number> => ({
-  dm: channels.dm.maxAttempts,
-  email: channels.email.maxAttempts,
-  channel: channels.channel.maxAttempts,
-  webhook: channels.webhook.maxAttempts,
-});
+export const maxAttemptsOf = (channels: ChannelRegistry): Record<Route, number> =>
+  Object.fromEntries(Object.entries(channels).map(([route, c]) => [route, c.maxAttempts])) as Record<Route, number>;
 
 /** The worker role: outbox relay, fan-out, deliveries, retractions and quiet-hours releases. */
 export function startWorkers(opts: StartWorkersOptions): Workers {
@@ -58,26 +56,26 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
   const queues = opts.queues ?? createQueues(opts.redisUrl, opts.prefix, log);
   const enqueue = createEnqueuer(queues, maxAttemptsOf(opts.channels));
   const concurrency = opts.concurrency ?? ctx.config.workerConcurrency;
-  const base = { prefix: opts.prefix, ...workerLocks };
+  const on = (queue: string) => ({ prefix: queues.prefixFor(queue), ...workerLocks });
 
   const fanOutWorker = new Worker(QUEUE.fanOut, (job) => fanOut({ ctx, enqueue }, fanOutJob.parse(job.data)), {
-    ...base,
+    ...on(QUEUE.fanOut),
     connection: queues.workerConnection(),
     // Each fan-out pages through followers itself; a few at once keep the database busy enough.
     concurrency: Math.max(1, Math.min(8, concurrency)),
   });
-  const deliverOpts = { ctx, channels: opts.channels, enqueue, metrics: opts.metrics, prefix: opts.prefix, concurrency };
-  const deliverWorker = createDeliverWorker({ ...deliverOpts, connection: queues.workerConnection() });
-  const batchWorker = createDeliverBatchWorker({ ...deliverOpts, connection: queues.workerConnection() });
+  const deliverOpts = { ctx, channels: opts.channels, enqueue, metrics: opts.metrics, concurrency };
+  const deliverWorker = createDeliverWorker({ ...deliverOpts, prefix: queues.prefixFor(QUEUE.deliver), connection: queues.workerConnection() });
+  const batchWorker = createDeliverBatchWorker({ ...deliverOpts, prefix: queues.prefixFor(QUEUE.deliverBatch), connection: queues.workerConnection() });
   const retractWorker = new Worker(QUEUE.retract, (job) => retractDelivery({ ctx, messengers: opts.messengers }, retractJob.parse(job.data).deliveryId), {
-    ...base,
+    ...on(QUEUE.retract),
     connection: queues.workerConnection(),
     concurrency: Math.max(1, Math.min(16, concurrency)),
   });
   const releaseWorker = new Worker(
     QUEUE.release,
     (job) => releaseHeld({ ctx, messengers: opts.messengers, metrics: opts.metrics }, releaseJob.parse(job.data).personId),
-    { ...base, connection: queues.workerConnection(), concurrency: Math.max(1, Math.min(8, concurrency)) },
+    { ...on(QUEUE.release), connection: queues.workerConnection(), concurrency: Math.max(1, Math.min(8, concurrency)) },
   );
   const workers = [fanOutWorker, batchWorker, deliverWorker, retractWorker, releaseWorker];
   for (const w of workers) {
@@ -88,6 +86,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
   }
 
   const housekeeping = startHousekeeping(ctx);
+  const legacy = drainLegacyQueues({ redis: queues.redis, queues, log });
   const recovery = watchForLostQueues({ ctx, queues, enqueue });
   const relay = opts.relay === false ? null : startRelay({ ctx, fanOut: queues.fanOut, metrics: opts.metrics, pollMs: opts.pollMs });
   let closing: Promise<void> | null = null;
@@ -100,6 +99,7 @@ export function startWorkers(opts: StartWorkersOptions): Workers {
       closing ??= (async () => {
         housekeeping.stop();
         recovery.stop();
+        await legacy?.stop();
         await relay?.close();
         // Fan-out first, so the deliver jobs it adds while finishing still land before the rest stop.
         await fanOutWorker.close();

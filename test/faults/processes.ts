@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
+import { queueKeyPrefix } from '../../src/pipeline/queues.js';
 import { waitUntil } from '../helpers/wait.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -123,7 +124,7 @@ export async function startApp(role: Role, env: Record<string, string>, opts: { 
 
 /** Waits until a worker is connected to the deliver queue (BullMQ names its connections per queue). */
 export async function waitForWorkers(redisUrl: string, prefix: string, count = 1, timeoutMs = 30_000): Promise<void> {
-  const q = new Queue('deliver', { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+  const q = new Queue('deliver', { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix: queueKeyPrefix(prefix, 'deliver') });
   try {
     await until(async () => (await q.getWorkersCount()) >= count, timeoutMs, `${count} deliver worker(s)`);
   } finally {

@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { AppContext } from '../../app/context.js';
+import { queueKeyPrefix } from '../../pipeline/queues.js';
+import { connectRedis, type RedisTarget } from '../../redis.js';
 import { sendDueDigests } from './digest.js';
 import type { Mailer } from './transport.js';
 
@@ -9,8 +10,8 @@ export const DIGEST_SCHEDULER_ID = 'digests-tick';
 
 export interface DigestSchedulerOptions {
   ctx: AppContext;
-  redisUrl: string;
-  /** BullMQ key prefix (QUEUE_PREFIX). */
+  redisUrl: RedisTarget;
+  /** QUEUE_PREFIX (the digest queue's keys go under its own hash tag, as every queue's). */
   prefix: string;
   mailer: Mailer;
   /** How often to look for due digests; one minute, since `digest_at` may be any minute. */
@@ -32,16 +33,17 @@ export interface DigestScheduler {
 export async function startDigestScheduler(opts: DigestSchedulerOptions): Promise<DigestScheduler> {
   const log = opts.ctx.log.child({ name: 'digest-scheduler' });
   // BullMQ needs maxRetriesPerRequest: null on worker connections (blocking commands).
-  const queueConnection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
-  const workerConnection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(DIGEST_QUEUE, { connection: queueConnection, prefix: opts.prefix });
+  const queueConnection = connectRedis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = connectRedis(opts.redisUrl, { maxRetriesPerRequest: null });
+  const prefix = queueKeyPrefix(opts.prefix, DIGEST_QUEUE);
+  const queue = new Queue(DIGEST_QUEUE, { connection: queueConnection, prefix });
   const worker = new Worker(
     DIGEST_QUEUE,
     async () => {
       const r = await sendDueDigests(opts.ctx, { mailer: opts.mailer });
       return { sent: r.sent.length, empty: r.empty, failed: r.failed };
     },
-    { connection: workerConnection, prefix: opts.prefix, concurrency: 1 },
+    { connection: workerConnection, prefix, concurrency: 1 },
   );
   worker.on('failed', (job, err) => log.error({ err, jobId: job?.id }, 'digest tick failed'));
   worker.on('error', (err) => log.error({ err }, 'digest worker error'));

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMailer, startDigestScheduler, type Mailer } from '../../../src/integrations/email/index.js';
 import { DIGEST_QUEUE, DIGEST_SCHEDULER_ID, type DigestScheduler } from '../../../src/integrations/email/schedule.js';
+import { queueKeyPrefix } from '../../../src/pipeline/queues.js';
 import { REDIS_URL } from '../../helpers/db.js';
 import { waitUntil } from '../../helpers/wait.js';
 import { startFakeSmtp, type FakeSmtp } from '../../fakes/smtp.js';
@@ -24,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of schedulers) await s.close();
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue(DIGEST_QUEUE, { connection, prefix: t.prefix });
+  const queue = new Queue(DIGEST_QUEUE, { connection, prefix: queueKeyPrefix(t.prefix, DIGEST_QUEUE) });
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
@@ -45,12 +46,12 @@ describe('digest job scheduler', () => {
 
     // Every tick's result, as BullMQ reports it.
     const eventsConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const events = new QueueEvents(DIGEST_QUEUE, { connection: eventsConnection, prefix: t.prefix });
+    const events = new QueueEvents(DIGEST_QUEUE, { connection: eventsConnection, prefix: queueKeyPrefix(t.prefix, DIGEST_QUEUE) });
     const ticks: { sent: number }[] = [];
     events.on('completed', ({ returnvalue }) => ticks.push(returnvalue as unknown as { sent: number }));
     await events.waitUntilReady();
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue(DIGEST_QUEUE, { connection, prefix: t.prefix });
+    const queue = new Queue(DIGEST_QUEUE, { connection, prefix: queueKeyPrefix(t.prefix, DIGEST_QUEUE) });
     try {
       // Two worker processes start their scheduler: upserting twice keeps one scheduler.
       schedulers.push(await startDigestScheduler({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, mailer, everyMs: 200 }));
@@ -77,7 +78,7 @@ describe('digest job scheduler', () => {
 
   it('sets the scheduler again when Redis has forgotten it (a restart without its data)', async () => {
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue(DIGEST_QUEUE, { connection, prefix: t.prefix });
+    const queue = new Queue(DIGEST_QUEUE, { connection, prefix: queueKeyPrefix(t.prefix, DIGEST_QUEUE) });
     try {
       if (!schedulers.length) schedulers.push(await startDigestScheduler({ ctx: t.ctx, redisUrl: REDIS_URL, prefix: t.prefix, mailer, everyMs: 200 }));
       expect(await queue.getJobScheduler(DIGEST_SCHEDULER_ID)).toBeDefined();
