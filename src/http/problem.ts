@@ -1,10 +1,10 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { DomainError, describeError, httpStatusOf, type ErrorCode } from '../core/errors.js';
+import { DomainError, httpStatusOf, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log.js';
 
 /** Problem codes: the domain's error codes plus the few the HTTP layer adds itself. */
-export type ProblemCode = ErrorCode | 'unsupported_media_type' | 'internal';
+export type ProblemCode = ErrorCode | 'method_not_allowed' | 'unsupported_media_type' | 'internal';
 
 const titles: Record<ProblemCode, string> = {
   invalid: 'Invalid request',
@@ -16,11 +16,12 @@ const titles: Record<ProblemCode, string> = {
   rule: 'Rule broken',
   rate_limited: 'Too many requests',
   unavailable: 'Service unavailable',
+  method_not_allowed: 'Method not allowed',
   unsupported_media_type: 'Unsupported media type',
   internal: 'Internal error',
 };
 
-const statuses: Record<ProblemCode, number> = { ...httpStatusOf, unsupported_media_type: 415, internal: 500 };
+const statuses: Record<ProblemCode, number> = { ...httpStatusOf, method_not_allowed: 405, unsupported_media_type: 415, internal: 500 };
 
 /** What each problem type means, served at its `type` URL (RFC 9457 section 3.1.1: the type should be documentation). */
 const explanations: Record<ProblemCode, string> = {
@@ -33,6 +34,7 @@ const explanations: Record<ProblemCode, string> = {
   rule: 'The request is well formed but breaks a rule, such as a status longer than 1,000 characters.',
   rate_limited: 'Slow down and retry later.',
   unavailable: 'A dependency (database or Redis) is not reachable; retry later.',
+  method_not_allowed: 'The path exists but does not take this method; the Allow header lists the ones it takes.',
   unsupported_media_type: 'The Content-Type is not one this endpoint reads.',
   internal: 'Something went wrong on our side; it has been logged.',
 };
@@ -172,7 +174,8 @@ export function errorHandler(publicUrl: string, log: Logger): ErrorRequestHandle
       next(err);
       return;
     }
-    if (err instanceof DomainError) return sendProblem(res, publicUrl, err.code, describeError(err));
+    // The message alone: a DomainError's usage ("Try: whois @handle") is a chat command, shown only in chat.
+    if (err instanceof DomainError) return sendProblem(res, publicUrl, err.code, err.message);
     if (err instanceof HttpProblem) return sendProblem(res, publicUrl, err.code, err.message);
     const bp = err as BodyParserError;
     if (bp && typeof bp === 'object' && typeof bp.type === 'string' && typeof bp.status === 'number') {

@@ -25,3 +25,6 @@ export function bodyLimit(max = BODY_LIMIT_BYTES): RequestHandler {
 export const jsonBody = (): RequestHandler => express.json({ limit: BODY_LIMIT_BYTES, type: ['application/json', 'application/*+json'] });
 
 export const textBody = (): RequestHandler => express.text({ limit: BODY_LIMIT_BYTES, type: 'text/*' });
+
+/** A form body (curl -d's default) as its raw text: the hook route decodes it itself (`text` field, else the whole body). */
+export const formText = (): RequestHandler => express.text({ limit: BODY_LIMIT_BYTES, type: 'application/x-www-form-urlencoded' });

@@ -128,6 +128,21 @@ describe('POST /hooks/:token', () => {
     expect(((await b.json()) as { text: string }).text).toBe('from json');
   });
 
+  it("a form body (curl -d's default) posts its text field, else the whole body decoded", async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const texts: string[] = [];
+    for (const body of ['deploy+done+%23deploy', 'deploy done', 'text=from+the+field&channel=ops', 'deploy 100% done', 'caf%C3%A9 open']) {
+      const r = await post(hookUrl, body, form);
+      expect(r.status, body).toBe(201);
+      const s = (await r.json()) as { text: string; platform: string };
+      expect(s.platform).toBe('hook');
+      texts.push(s.text);
+    }
+    expect(texts).toEqual(['deploy done #deploy', 'deploy done', 'from the field', 'deploy 100% done', 'café open']);
+    // An empty text field is the same rule as any empty status.
+    expect((await post(hookUrl, 'text=', form)).status).toBe(422);
+  });
+
   it('an Idempotency-Key makes a retried hook call create one status', async () => {
     const send = () => post(hookUrl, 'only once', { 'content-type': 'text/plain', 'idempotency-key': 'evt-1' });
     const a = (await (await send()).json()) as { id: string };
@@ -145,7 +160,9 @@ describe('POST /hooks/:token', () => {
     expect(badJson.status).toBe(400);
     expect(((await badJson.json()) as { detail: string }).detail).toBe('The body is not valid JSON.');
     expect((await post(hookUrl, JSON.stringify({ message: 'x' }), { 'content-type': 'application/json' })).status).toBe(400);
-    expect((await post(hookUrl, 'text=x', { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    const xml = await post(hookUrl, '<text>x</text>', { 'content-type': 'application/xml' });
+    expect(xml.status).toBe(415);
+    expect(((await xml.json()) as { detail: string }).detail).toMatch(/text\/plain, as a form/);
     const empty = await post(hookUrl, '', { 'content-type': 'text/plain' });
     expect(empty.status).toBe(422);
     expect((await post(hookUrl, 'y'.repeat(1001), { 'content-type': 'text/plain' })).status).toBe(422);
