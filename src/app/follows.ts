@@ -3,6 +3,7 @@ import { forbidden, invalid, notFound, rule } from '../core/errors.js';
 import { parseFilter } from '../core/filters.js';
 import { newId } from '../core/ids.js';
 import { canDecideRequest, decideFollow } from '../core/permissions.js';
+import { canonicalRoute } from '../core/routes.js';
 import type { FollowRoute, FollowState, SubscriberKind, TargetKind } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
 import { blocks, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
@@ -77,6 +78,7 @@ export interface FollowResult {
 export async function follow(ctx: AppContext, input: FollowInput): Promise<FollowResult> {
   const filters = (input.filters ?? []).map(parseFilter);
   const { subscriber, target } = input;
+  const route = canonicalRoute(input.route);
   if (target.kind === 'source' && subscriber.kind === 'person' && target.value === subscriber.id) {
     throw rule('You cannot follow yourself.', 'follow @handle');
   }
@@ -104,7 +106,7 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
   const result = await ctx.db.transaction(async (tx) => {
     const existing = await findFollow(tx, subscriber, target);
     const [f] = existing
-      ? await tx.update(follows).set({ route: input.route, filters, updatedAt: now }).where(eq(follows.id, existing.id)).returning()
+      ? await tx.update(follows).set({ route, filters, updatedAt: now }).where(eq(follows.id, existing.id)).returning()
       : await tx
           .insert(follows)
           .values({
@@ -114,7 +116,7 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
             targetKind: target.kind,
             target: target.value,
             state: decision,
-            route: input.route,
+            route,
             filters,
             createdAt: now,
             updatedAt: now,
@@ -126,7 +128,7 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
       subjectId: subscriber.id,
       object: target.label,
       via: input.via,
-      detail: { ...(existing ? { change: true } : { state: decision }), route: input.route, filters, subscriberKind: subscriber.kind },
+      detail: { ...(existing ? { change: true } : { state: decision }), route, filters, subscriberKind: subscriber.kind },
       at: now,
     });
     if (!existing && decision === 'pending') await writeOutbox(tx, { event: 'follow.requested', payload: { followId: f!.id } });
@@ -241,6 +243,7 @@ export async function subscriberLabel(db: DbOrTx, kind: SubscriberKind, id: stri
     const w = await db.select({ url: webhooks.url }).from(webhooks).where(eq(webhooks.id, id)).limit(1);
     return w[0] ? `webhook ${w[0].url}` : '(deleted webhook)';
   }
+  if (kind === 'xmpp') return `xmpp:${id}`;
   return `channel ${id}`;
 }
 
@@ -290,6 +293,11 @@ export async function decideFollowRequest(ctx: AppContext, input: DecideInput): 
           ? `@${source.handle} approved your follow request. You will now receive its statuses.`
           : `@${source.handle} declined your follow request.`;
       await writeOutbox(tx, { event: 'notice', payload: { personId: f.subscriberId, message: { kind: 'notice', text }, key: `decide:${f.id}` } });
+    }
+    // An XMPP address asked by presence subscription: the answer is presence too (SPEC section 8).
+    if (f.subscriberKind === 'xmpp') {
+      const type = input.decision === 'approve' ? 'subscribed' : 'unsubscribed';
+      await writeOutbox(tx, { event: 'xmpp.notice', payload: { jid: f.subscriberId, notice: { kind: 'presence', type, handle: source.handle }, key: `decide:${f.id}` } });
     }
     return row;
   });

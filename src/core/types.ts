@@ -1,15 +1,19 @@
 /** Platform-neutral domain types. No SDK or I/O type may appear here. */
 
 export type ChatPlatform = 'slack' | 'teams';
-export type StatusPlatform = ChatPlatform | 'api' | 'hook';
+export type StatusPlatform = ChatPlatform | 'api' | 'hook' | 'web' | 'xmpp' | 'sms' | 'feed' | 'calendar';
 export type SourceKind = 'person' | 'service';
 export type Visibility = 'public' | 'protected';
 export type FollowState = 'active' | 'pending' | 'off';
-/** How a follow is asked to deliver; `both` = dm + email. */
-export type FollowRoute = 'dm' | 'email' | 'both' | 'channel' | 'webhook';
+/**
+ * How a follow is asked to deliver, as stored: `channel`, `webhook`, or a person's routes '+'-joined in a
+ * fixed order (`dm`, `dm+email`, `dm+sms`; legacy `both` = dm+email). Helpers in core/routes.ts.
+ */
+export type FollowRoute = string;
 /** How one delivery travels. */
-export type Route = 'dm' | 'email' | 'channel' | 'webhook';
-export type SubscriberKind = 'person' | 'channel' | 'webhook';
+export type Route = 'dm' | 'email' | 'channel' | 'webhook' | 'sms' | 'xmpp';
+/** `xmpp`: an XMPP address not yet linked to a person (SPEC section 8); its id is the bare JID. */
+export type SubscriberKind = 'person' | 'channel' | 'webhook' | 'xmpp';
 export type TargetKind = 'source' | 'tag' | 'word';
 export type DigestPeriod = 'off' | 'hourly' | 'daily' | 'weekly';
 export type DmPreference = 'last' | 'slack' | 'teams' | 'both';
@@ -65,4 +69,6 @@ export interface Reply {
   /** Optional structured parts an adapter may render richer (Block Kit, Adaptive Card). */
   title?: string;
   lines?: string[];
+  /** Holds a one-time link or secret: adapters send it without link previews (Slack `unfurl_links: false`). */
+  noPreview?: boolean;
 }

@@ -11,6 +11,7 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { FollowRoute } from '../core/types.js';
 
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -89,6 +90,8 @@ export const tokens = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
     expiresAt: ts('expires_at'),
     revokedAt: ts('revoked_at'),
+    /** Console migration: updated at most once a minute when the token authenticates. */
+    lastUsedAt: ts('last_used_at'),
   },
   (t) => [uniqueIndex('tokens_hash_uq').on(t.hash), index('tokens_source_idx').on(t.sourceId)],
 );
@@ -108,7 +111,7 @@ export const statuses = pgTable(
     /** The person who wrote it (differs from source for `as @service`); null for hooks and service tokens. */
     authorId: text('author_id'),
     text: text('text').notNull(),
-    platform: text('platform', { enum: ['slack', 'teams', 'api', 'hook'] }).notNull(),
+    platform: text('platform', { enum: ['slack', 'teams', 'api', 'hook', 'web', 'sms', 'xmpp', 'feed', 'calendar'] }).notNull(),
     entities: jsonb('entities').$type<EntitiesJson>().notNull(),
     /** Lowercased words of the text, for `track`. */
     words: text('words').array().notNull().default(sql`'{}'::text[]`),
@@ -116,6 +119,10 @@ export const statuses = pgTable(
     dedupeKey: text('dedupe_key'),
     createdAt: ts('created_at').notNull().defaultNow(),
     deletedAt: ts('deleted_at'),
+    /** Inputs migration: a calendar reminder is not delivered after this (its event's start). */
+    expiresAt: ts('expires_at'),
+    /** Inputs migration: `data.input` of a status pulled from a feed or calendar (SPEC section 7). */
+    input: jsonb('input').$type<Record<string, unknown>>(),
   },
   (t) => [
     uniqueIndex('statuses_dedupe_uq').on(t.dedupeKey),
@@ -179,13 +186,14 @@ export const follows = pgTable(
   'follows',
   {
     id: text('id').primaryKey(),
-    subscriberKind: text('subscriber_kind', { enum: ['person', 'channel', 'webhook'] }).notNull(),
+    subscriberKind: text('subscriber_kind', { enum: ['person', 'channel', 'webhook', 'xmpp'] }).notNull(),
     subscriberId: text('subscriber_id').notNull(),
     targetKind: text('target_kind', { enum: ['source', 'tag', 'word'] }).notNull(),
     /** source id, lowercase tag without '#', or lowercase word. */
     target: text('target').notNull(),
     state: text('state', { enum: ['active', 'pending', 'off'] }).notNull(),
-    route: text('route', { enum: ['dm', 'email', 'both', 'channel', 'webhook'] }).notNull(),
+    /** `channel`, `webhook`, or a person's routes '+'-joined (`dm`, `dm+sms`; legacy `both`): core/routes.ts. */
+    route: text('route').$type<FollowRoute>().notNull(),
     filters: jsonb('filters').$type<string[]>().notNull().default([]),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -222,9 +230,9 @@ export const deliveries = pgTable(
     /** status.created | status.deleted | follow.requested | webhook.test | notice */
     event: text('event').notNull(),
     statusId: text('status_id'),
-    subscriberKind: text('subscriber_kind', { enum: ['person', 'channel', 'webhook'] }).notNull(),
+    subscriberKind: text('subscriber_kind', { enum: ['person', 'channel', 'webhook', 'xmpp'] }).notNull(),
     subscriberId: text('subscriber_id').notNull(),
-    route: text('route', { enum: ['dm', 'email', 'channel', 'webhook'] }).notNull(),
+    route: text('route', { enum: ['dm', 'email', 'channel', 'webhook', 'sms', 'xmpp'] }).notNull(),
     /** The follow that caused it (for "why you got this" and "how to turn it off"). */
     followId: text('follow_id'),
     state: text('state', { enum: ['queued', 'sent', 'retrying', 'failed', 'skipped'] }).notNull(),
@@ -294,4 +302,137 @@ export const digestRuns = pgTable(
     statusCount: integer('status_count').notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.personId, t.periodKey] })],
+);
+
+// ---- Web console (SPEC section 10): sign-in links and browser sessions; only SHA-256 hashes are stored.
+
+/** A one-time sign-in link from chat (`web`): 10 minutes, consumed only by the POST of its confirm page. */
+export const signInLinks = pgTable(
+  'sign_in_links',
+  {
+    id: text('id').primaryKey(),
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    hash: text('hash').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [uniqueIndex('sign_in_links_hash_uq').on(t.hash)],
+);
+
+/** A browser session (cookie); ends after 7 days idle or at sign-out. */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    id: text('id').primaryKey(),
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    hash: text('hash').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    lastSeenAt: ts('last_seen_at').notNull().defaultNow(),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [uniqueIndex('console_sessions_hash_uq').on(t.hash), index('console_sessions_person_idx').on(t.personId)],
+);
+
+// ---- XMPP (SPEC section 8): addresses seen by the component, their link to a person, pending link codes.
+
+/** A bare JID that subscribed or wrote to the component; `personId` once `confirm` linked it. */
+export const xmppAddresses = pgTable(
+  'xmpp_addresses',
+  {
+    jid: text('jid').primaryKey(),
+    personId: text('person_id').references(() => sources.id, { onDelete: 'set null' }),
+    linkedAt: ts('linked_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('xmpp_addresses_person_idx').on(t.personId)],
+);
+
+/** `link xmpp <jid>`: a code sent to the JID, answered there with `confirm <code>`; only its SHA-256 is kept. */
+export const xmppLinkCodes = pgTable(
+  'xmpp_link_codes',
+  {
+    id: text('id').primaryKey(),
+    personId: text('person_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    jid: text('jid').notNull(),
+    hash: text('hash').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    expiresAt: ts('expires_at').notNull(),
+  },
+  (t) => [index('xmpp_link_codes_jid_idx').on(t.jid)],
+);
+
+// ---- Inputs (SPEC section 7): feeds and calendars polled into a service's statuses.
+
+/**
+ * One feed or calendar of a service. `due_at` is when the sweeper hands it to a worker (one BullMQ job
+ * per input and due time); `next_fetch_at` is when the URL is fetched again (a calendar also wakes for
+ * its reminders in between).
+ */
+export const inputs = pgTable(
+  'inputs',
+  {
+    id: text('id').primaryKey(),
+    serviceId: text('service_id').notNull().references(() => sources.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['feed', 'calendar'] }).notNull(),
+    url: text('url').notNull(),
+    everyS: integer('every_s').notNull().default(300),
+    remindMin: integer('remind_min'),
+    tz: text('tz'),
+    state: text('state', { enum: ['active', 'failing', 'disabled'] }).notNull().default('active'),
+    lastError: text('last_error'),
+    lastPolledAt: ts('last_polled_at'),
+    nextFetchAt: ts('next_fetch_at').notNull().defaultNow(),
+    dueAt: ts('due_at').notNull().defaultNow(),
+    /** The last due time whose poll finished: a second job for the same due time does nothing. */
+    lastDueAt: ts('last_due_at'),
+    etag: text('etag'),
+    lastModified: text('last_modified'),
+    failingSince: ts('failing_since'),
+    failures: integer('failures').notNull().default(0),
+    /** False until the first successful poll recorded what was there (it posts nothing for feeds). */
+    baselined: boolean('baselined').notNull().default(false),
+    /** The feed's home link, for "and N more new items". */
+    homeUrl: text('home_url'),
+    createdBy: text('created_by'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('inputs_service_idx').on(t.serviceId), index('inputs_due_idx').on(t.dueAt).where(sql`state <> 'disabled'`)],
+);
+
+/** Feed items already seen (identity hash), written in the transaction that posts their statuses. */
+export const inputItems = pgTable(
+  'input_items',
+  {
+    inputId: text('input_id').notNull().references(() => inputs.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    statusId: text('status_id'),
+    firstSeenAt: ts('first_seen_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'input_items_pk', columns: [t.inputId, t.key] })],
+);
+
+/** Calendar occurrences within the window, and which announcements each has had (at most one per kind). */
+export const inputEvents = pgTable(
+  'input_events',
+  {
+    inputId: text('input_id').notNull().references(() => inputs.id, { onDelete: 'cascade' }),
+    /** UID, plus the original start for an occurrence of a recurring event. */
+    key: text('key').notNull(),
+    uid: text('uid').notNull(),
+    startAt: ts('start_at').notNull(),
+    endAt: ts('end_at').notNull(),
+    allDay: boolean('all_day').notNull().default(false),
+    summary: text('summary').notNull(),
+    location: text('location'),
+    url: text('url'),
+    cancelled: boolean('cancelled').notNull().default(false),
+    reminded: boolean('reminded').notNull().default(false),
+    movedAnnounced: boolean('moved_announced').notNull().default(false),
+    cancelAnnounced: boolean('cancel_announced').notNull().default(false),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ name: 'input_events_pk', columns: [t.inputId, t.key] })],
 );

@@ -2,6 +2,8 @@ import { inArray } from 'drizzle-orm';
 import type { FollowRow } from '../app/follows.js';
 import type { SourceRow } from '../app/people.js';
 import type { DeliveryRow, WebhookRow } from '../app/webhooks.js';
+import { canonicalRoute, deliveryRoutes } from '../core/routes.js';
+import type { Route } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
 import { sources } from '../db/schema.js';
 
@@ -59,7 +61,10 @@ export interface FollowView {
   id: string;
   target: string;
   state: FollowRow['state'];
+  /** As stored, canonical: `dm`, `dm+sms`, `channel`, `webhook`. */
   route: FollowRow['route'];
+  /** The routes its deliveries travel, one per name. */
+  routes: Route[];
   filters: string[];
   subscriber: { kind: FollowRow['subscriberKind']; id: string; handle?: string };
   webhook: string | null;
@@ -79,7 +84,8 @@ export async function followViews(db: DbOrTx, rows: FollowRow[]): Promise<Follow
       id: f.id,
       target: targetText(f, handles),
       state: f.state,
-      route: f.route,
+      route: canonicalRoute(f.route),
+      routes: deliveryRoutes(f.subscriberKind, f.route),
       filters: f.filters,
       subscriber: { kind: f.subscriberKind, id: f.subscriberId, ...(handle ? { handle: `@${handle}` } : {}) },
       webhook: f.subscriberKind === 'webhook' ? f.subscriberId : null,

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { passesFilters } from '../core/filters.js';
 import { decideDelivery, type DeliveryDecision } from '../core/permissions.js';
+import { deliveryRoutes } from '../core/routes.js';
 import type { FollowState, Route, SubscriberKind } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
 import { inJsonList } from '../db/json-params.js';
@@ -50,13 +51,9 @@ export interface FollowVerdict {
   digestOff?: boolean;
 }
 
-/** A follow's route -> the routes its deliveries travel (`both` = a DM and a digest entry). */
+/** A follow's route -> the routes its deliveries travel (`dm+email` = a DM and a digest entry, `dm+sms` = a DM and a text). */
 export function routesOf(f: Pick<FollowRow, 'subscriberKind' | 'route'>): Route[] {
-  if (f.subscriberKind === 'channel') return ['channel'];
-  if (f.subscriberKind === 'webhook') return ['webhook'];
-  if (f.route === 'both') return ['dm', 'email'];
-  if (f.route === 'email') return ['email'];
-  return ['dm'];
+  return deliveryRoutes(f.subscriberKind, f.route);
 }
 
 /**

@@ -26,6 +26,11 @@ export const fanOutJob = z.discriminatedUnion('event', [
     event: z.literal('notice'),
     payload: z.object({ personId: z.string(), message: z.record(z.string(), z.unknown()), key: z.string().optional() }),
   }),
+  z.object({
+    outboxId: z.number().int(),
+    event: z.literal('xmpp.notice'),
+    payload: z.object({ jid: z.string(), notice: z.record(z.string(), z.unknown()), key: z.string() }),
+  }),
 ]);
 export type FanOutJob = z.infer<typeof fanOutJob>;
 

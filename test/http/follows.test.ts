@@ -25,7 +25,7 @@ describe('POST/GET/DELETE /api/v1/follows', () => {
   it('follows a source, a tag and a word for the token owner, records consent, and lists them', async () => {
     const src = await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 'both', filters: ['+#deploy', '-Flaky'] } });
     expect(src.status).toBe(201);
-    expect(src.body).toMatchObject({ id: expect.any(String), target: '@build', state: 'active', route: 'both', filters: ['+#deploy', '-flaky'], webhook: null });
+    expect(src.body).toMatchObject({ id: expect.any(String), target: '@build', state: 'active', route: 'dm+email', routes: ['dm', 'email'], filters: ['+#deploy', '-flaky'], webhook: null });
     // Ids are time-ordered; the hand-moved clock keeps the list order certain.
     h.t.clock.advance(1000);
     const tag = await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '#Incident' } });
@@ -34,9 +34,14 @@ describe('POST/GET/DELETE /api/v1/follows', () => {
     const word = await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: 'outage', route: 'email' } });
     expect(word.body).toMatchObject({ target: 'outage', route: 'email' });
 
+    // Several routes: a list or a '+'-joined string, stored in one canonical order.
+    const listed = await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: ['sms', 'dm'] } });
+    expect(listed.body).toMatchObject({ id: src.body.id, route: 'dm+sms', routes: ['dm', 'sms'] });
+    const joined = await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 'sms+email+dm' } });
+    expect(joined.body).toMatchObject({ id: src.body.id, route: 'dm+email+sms', routes: ['dm', 'email', 'sms'] });
     const again = await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 'email' } });
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ id: src.body.id, route: 'email', filters: [] });
+    expect(again.body).toMatchObject({ id: src.body.id, route: 'email', routes: ['email'], filters: [] });
 
     const list = await h.call('GET', '/api/v1/follows', { token: bob.token });
     expect(list.status).toBe(200);
@@ -49,7 +54,7 @@ describe('POST/GET/DELETE /api/v1/follows', () => {
 
     const consent = await h.t.database.db.select().from(consentLog).where(eq(consentLog.subjectId, bob.row.id));
     // The word is recorded as a track; following @build again (another route) is recorded too.
-    expect(consent.map((c) => `${c.action} ${c.object} via ${c.via}`).sort()).toEqual(['follow #incident via api', 'follow @build via api', 'follow @build via api', 'track "outage" via api']);
+    expect(consent.map((c) => `${c.action} ${c.object} via ${c.via}`).sort()).toEqual(['follow #incident via api', 'follow @build via api', 'follow @build via api', 'follow @build via api', 'follow @build via api', 'track "outage" via api']);
 
     const del = await h.call('DELETE', `/api/v1/follows/${word.body.id}`, { token: bob.token });
     expect(del.status).toBe(204);
@@ -61,6 +66,10 @@ describe('POST/GET/DELETE /api/v1/follows', () => {
     expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@nobody' } }), 404, /@nobody is not a known handle/);
     expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', filters: ['deploy'] } }), 400, /not a filter/);
     expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 'pigeon' } }), 400, /Field "route"/);
+    expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: ['dm', 'pigeon'] } }), 400, /Field "route": "pigeon" is not a route/);
+    expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 'dm+' } }), 400, /Field "route"/);
+    expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: [] } }), 400, /Field "route"/);
+    expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 7 } }), 400, /Field "route"/);
     expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@build', route: 'webhook' } }), 400, /needs "webhook"/);
     expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: {} }), 400, /Field "target"/);
     expectProblem(await h.call('POST', '/api/v1/follows', { token: bob.token, body: { target: '@bob' } }), 422, /cannot follow yourself/);

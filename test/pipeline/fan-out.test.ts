@@ -16,7 +16,7 @@ let deps: FanOutDeps;
 beforeAll(async () => {
   t = await createTestContext();
   queues = createQueues(REDIS_URL, t.prefix);
-  deps = { ctx: t.ctx, enqueue: createEnqueuer(queues, { dm: 5, email: 1, channel: 5, webhook: 3 }) };
+  deps = { ctx: t.ctx, enqueue: createEnqueuer(queues, { dm: 5, email: 1, channel: 5, webhook: 3, sms: 5, xmpp: 5 }) };
 });
 
 beforeEach(async () => {
@@ -57,6 +57,8 @@ describe('status.created', () => {
     const dave = await addPerson(t.ctx, 'dave', { switchedOff: true });
     const erin = await addPerson(t.ctx, 'erin');
     const gina = await addPerson(t.ctx, 'gina');
+    const fred = await addPerson(t.ctx, 'fred');
+    const hal = await addPerson(t.ctx, 'hal');
     const room = await addChannel(t.ctx, 'slack', 'C1');
     const hook = await addWebhook(t.ctx, gina.id, 'https://hooks.example.test/a');
     const offHook = await addWebhook(t.ctx, gina.id, 'https://hooks.example.test/b', { enabled: false });
@@ -64,7 +66,10 @@ describe('status.created', () => {
     const bobFollow = await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: bob.id, target: build.id });
     await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: bob.id, targetKind: 'tag', target: 'deploy' });
     await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: bob.id, targetKind: 'word', target: 'green' });
+    // Legacy `both` is read as dm+email; several routes give one delivery each.
     await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: carol.id, target: build.id, route: 'both' });
+    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: fred.id, target: build.id, route: 'dm+sms' });
+    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: hal.id, target: build.id, route: 'sms' });
     await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: dave.id, target: build.id });
     await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: erin.id, target: build.id, state: 'off' });
     await addFollow(t.ctx, { subscriberKind: 'channel', subscriberId: room.id, target: build.id });
@@ -77,7 +82,7 @@ describe('status.created', () => {
     const r1 = await fanOut(deps, created(s.id));
 
     const rows = await deliveriesOf(t.ctx, s.id);
-    const view = rows.map((r) => `${r.subscriberId === room.id ? 'room' : r.subscriberId === hook.id ? 'hook' : r.subscriberId === offHook.id ? 'offHook' : [bob, carol, dave, erin].find((p) => p.id === r.subscriberId)?.handle}/${r.route}/${r.state}${r.reason ? `/${r.reason}` : ''}`);
+    const view = rows.map((r) => `${r.subscriberId === room.id ? 'room' : r.subscriberId === hook.id ? 'hook' : r.subscriberId === offHook.id ? 'offHook' : [bob, carol, dave, erin, fred, hal].find((p) => p.id === r.subscriberId)?.handle}/${r.route}/${r.state}${r.reason ? `/${r.reason}` : ''}`);
     expect(view.sort()).toEqual(
       [
         'bob/dm/queued',
@@ -85,6 +90,9 @@ describe('status.created', () => {
         'carol/email/queued',
         'dave/dm/skipped/switched off',
         'erin/dm/skipped/follow off',
+        'fred/dm/queued',
+        'fred/sms/queued',
+        'hal/sms/queued',
         'hook/webhook/queued',
         'offHook/webhook/skipped/webhook disabled',
         'room/channel/queued',
@@ -98,10 +106,10 @@ describe('status.created', () => {
     // again through #deploy and "green", is in no second job.
     const withJobs = rows.filter((r) => r.state === 'queued' && r.route !== 'email').map((r) => r.id).sort();
     expect(await enqueued()).toEqual(withJobs);
-    expect((await batchJobs()).map((j) => j.data.route).sort()).toEqual(['dm', 'webhook']);
+    expect((await batchJobs()).map((j) => j.data.route).sort()).toEqual(['dm', 'sms', 'webhook']);
     expect(await jobIds()).toEqual(rows.filter((r) => r.route === 'channel').map((r) => r.id));
     const batchIds = (await batchJobs()).map((j) => j.id).sort();
-    expect(r1).toMatchObject({ queued: 5, skipped: 3 });
+    expect(r1).toMatchObject({ queued: 8, skipped: 3 });
 
     // At-least-once: the same event again writes nothing and enqueues nothing new.
     expect(await fanOut(deps, created(s.id))).toMatchObject({ queued: 0, skipped: 0 });

@@ -17,7 +17,7 @@ let enqueue: Enqueuer;
 beforeAll(async () => {
   t = await createTestContext();
   queues = createQueues(REDIS_URL, t.prefix);
-  enqueue = createEnqueuer(queues, { dm: 5, email: 1, channel: 5, webhook: 4 });
+  enqueue = createEnqueuer(queues, { dm: 5, email: 1, channel: 5, webhook: 4, sms: 5, xmpp: 5 });
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../src/app/context.js';
 import { DomainError } from '../../src/core/errors.js';
+import type { Route } from '../../src/core/types.js';
 import { deliveries, follows } from '../../src/db/schema.js';
 import type { Channel, ChannelRegistry, DeliveryRecord } from '../../src/pipeline/channel.js';
 import { redeliver, startWorkers, type Workers } from '../../src/pipeline/index.js';
@@ -14,7 +15,7 @@ import { addFollow, addPerson, addService, deliveryFor, getDelivery, post, waitU
 class SlowChannel implements Channel {
   readonly maxAttempts = 3;
   started: string[] = [];
-  constructor(readonly route: 'dm' | 'email' | 'channel' | 'webhook') {}
+  constructor(readonly route: Route) {}
   backoffMs(): number {
     return 10;
   }
@@ -28,14 +29,14 @@ class SlowChannel implements Channel {
 let t: TestContext;
 let ctx: AppContext;
 let workers: Workers;
-let channels: Record<'dm' | 'email' | 'channel' | 'webhook', SlowChannel>;
+let channels: Record<Route, SlowChannel>;
 
 beforeAll(async () => {
   t = await createTestContext();
   let kick = () => {};
   ctx = { ...t.ctx, kick: () => kick() };
-  channels = { dm: new SlowChannel('dm'), email: new SlowChannel('email'), channel: new SlowChannel('channel'), webhook: new SlowChannel('webhook') };
-  workers = startWorkers({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, channels: channels as ChannelRegistry, messengers: {} });
+  channels = { dm: new SlowChannel('dm'), email: new SlowChannel('email'), channel: new SlowChannel('channel'), webhook: new SlowChannel('webhook'), sms: new SlowChannel('sms'), xmpp: new SlowChannel('xmpp') };
+  workers = startWorkers({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, channels: channels satisfies ChannelRegistry, messengers: {} });
   kick = () => workers.kick();
 });
 

@@ -1,5 +1,6 @@
 import type { Target } from '../../core/commands/parse.js';
 import { notFound } from '../../core/errors.js';
+import { DEFAULT_ROUTE, deliveryRoutes, formatRoutes, hasRoute, isPersonRoute, type PersonRoute } from '../../core/routes.js';
 import type { FollowRoute } from '../../core/types.js';
 import type { AppContext } from '../context.js';
 import { findFollow, follow, removeFollow, resolveTarget, type FollowRow, type Subscriber, type TargetSpec } from '../follows.js';
@@ -10,26 +11,27 @@ export function targetSpec(ctx: AppContext, t: Target): Promise<TargetSpec> {
   return resolveTarget(ctx, t.kind === 'source' ? `@${t.handle}` : `#${t.tag}`);
 }
 
+const ROUTE_PLACE: Record<PersonRoute, string> = {
+  dm: 'your DMs',
+  email: 'your email digest',
+  sms: 'text messages to your phone',
+  xmpp: 'your XMPP address',
+};
+
+/** `in your DMs`, `in your DMs and text messages to your phone`, `in a channel`. */
 export function routeText(route: FollowRoute): string {
-  switch (route) {
-    case 'dm':
-      return 'in your DMs';
-    case 'email':
-      return 'in your email digest';
-    case 'both':
-      return 'in your DMs and your email digest';
-    case 'channel':
-      return 'in a channel';
-    case 'webhook':
-      return 'through a webhook';
-  }
+  if (route === 'channel') return 'in a channel';
+  if (route === 'webhook') return 'through a webhook';
+  const places = deliveryRoutes('person', route).map((r) => (isPersonRoute(r) ? ROUTE_PLACE[r] : r));
+  const list = places.length > 1 ? `${places.slice(0, -1).join(', ')} and ${places[places.length - 1]}` : places[0];
+  return `in ${list}`;
 }
 
 export const filtersText = (filters: readonly string[]) => (filters.length ? ` with filters ${filters.join(' ')}` : '');
 
 /** Email routes need a digest to reach anyone: say so when it is off. */
 async function digestHint(ctx: AppContext, personId: string, route: FollowRoute): Promise<string> {
-  if (route !== 'email' && route !== 'both') return '';
+  if (!hasRoute(route, 'email')) return '';
   const me = await getSourceById(ctx.db, personId);
   if (!me?.email) return ' We have no email address for you, so nothing can go to a digest yet.';
   if (me.digestPeriod === 'off') return ' Your email digest is off: turn it on with "digest daily".';
@@ -40,7 +42,7 @@ export const followCmd: Handler<'follow'> = async ({ ctx, actor, via }, cmd) => 
   const target = await targetSpec(ctx, cmd.target);
   const subscriber: Subscriber = { kind: 'person', id: actor.id };
   // "follow @x" again without "via" keeps the route it had.
-  const route = cmd.route ?? (await findFollow(ctx.db, subscriber, target))?.route ?? 'dm';
+  const route = cmd.route ? formatRoutes(cmd.route) : ((await findFollow(ctx.db, subscriber, target))?.route ?? DEFAULT_ROUTE);
   const r = await follow(ctx, { subscriber, actor, target, route, filters: cmd.filters, via });
   if (r.pending) {
     return {
@@ -69,7 +71,7 @@ export const unfollowCmd: Handler<'unfollow'> = async (env, cmd) => {
 export const track: Handler<'track'> = async ({ ctx, actor, via }, cmd) => {
   const target = await resolveTarget(ctx, cmd.word);
   const subscriber: Subscriber = { kind: 'person', id: actor.id };
-  const route = (await findFollow(ctx.db, subscriber, target))?.route ?? 'dm';
+  const route = (await findFollow(ctx.db, subscriber, target))?.route ?? DEFAULT_ROUTE;
   const r = await follow(ctx, { subscriber, actor, target, route, via });
   const lead = r.created ? `You track ${target.label}` : `You already track ${target.label}`;
   return { text: `${lead}: every status you may see that contains it comes ${routeText(route)}.` };

@@ -1,5 +1,6 @@
 import { USAGE } from '../../core/commands/usage.js';
 import { rule } from '../../core/errors.js';
+import { hasRoute } from '../../core/routes.js';
 import { followsOf } from '../follows.js';
 import { getSourceById, identitiesOf } from '../people.js';
 import { setDigest, setDmPreference, setQuietHours, setVisibility } from '../settings.js';
@@ -63,7 +64,7 @@ export const digest: Handler<'digest'> = async ({ ctx, actor, via }, cmd) => {
         ? `daily at ${at} (${me.timezone})`
         : `weekly on Mondays at ${at} (${me.timezone})`;
   const { items } = await followsOf(ctx, [{ kind: 'person', id: actor.id }], { limit: 100 });
-  const none = items.some((f) => f.route === 'email' || f.route === 'both')
+  const none = items.some((f) => f.subscriberKind === 'person' && hasRoute(f.route, 'email'))
     ? ''
     : ' Nothing is routed to it yet: "follow @handle via email" (or via both) adds to it.';
   return { text: `Your email digest: ${when}, to ${me.email}.${none}` };

@@ -1,7 +1,9 @@
 import { DomainError, invalid } from '../errors.js';
 import { parseFilter } from '../filters.js';
 import { isHandle } from '../handles.js';
+import { bareJid } from '../jid.js';
 import { parseHhMm } from '../quiet-hours.js';
+import { parseRouteSpec, routeChoicesText, type PersonRoute } from '../routes.js';
 import type { DigestPeriod } from '../types.js';
 import { normalizeInputText } from '../input-text.js';
 import { checkStatusText, quote } from './text.js';
@@ -15,7 +17,8 @@ import { CHANNEL_USAGE, USAGE, commandOf, type CommandName } from './usage.js';
  */
 
 export type Target = { kind: 'source'; handle: string } | { kind: 'tag'; tag: string };
-export type ChatRoute = 'dm' | 'email' | 'both';
+/** The routes a person names after `via` (`via dm+sms`), canonical order; `both` = dm + email. */
+export type ChatRoute = PersonRoute[];
 export type ChannelAction =
   | { action: 'follow'; handle: string }
   | { action: 'unfollow'; handle: string }
@@ -40,6 +43,8 @@ interface CommandArgs {
   following: object;
   followers: { handle: string | null };
   whois: { handle: string };
+  find: { words: string[] };
+  services: object;
   get: { handle: string };
   d: { handle: string; text: string };
   token: object;
@@ -52,6 +57,10 @@ interface CommandArgs {
   quiet: { hours: { start: string; end: string; toDigest: boolean } | null };
   digest: { period: DigestPeriod; at: string | null };
   channel: ChannelAction;
+  web: object;
+  /** `link xmpp <jid>`: the bare JID, lowercased (SPEC section 8). */
+  link: { jid: string };
+  confirm: { code: string };
   help: { topic: CommandName | null };
 }
 
@@ -128,10 +137,21 @@ function follow(rest: string): CommandArgs['follow'] {
   for (let i = 1; i < toks.length; i++) {
     const tok = toks[i]!;
     if (tok.toLowerCase() === 'via') {
-      const r = toks[++i]?.toLowerCase();
-      if (r !== 'dm' && r !== 'email' && r !== 'both') throw fail('follow', '"via" needs dm, email or both.');
-      if (route !== null && route !== r) throw fail('follow', 'Give one route: via dm, via email or via both.');
-      route = r;
+      // `via dm+sms`, also written `via dm + sms`: gather '+'-joined parts until the spec is complete.
+      let spec = toks[++i] ?? '';
+      for (let next = toks[i + 1]; next !== undefined; next = toks[i + 1]) {
+        if (!spec.endsWith('+') && !(next.startsWith('+') && !next.startsWith('+#'))) break;
+        spec += next;
+        i++;
+      }
+      const choices = `${routeChoicesText()} (several joined with +, e.g. via dm+sms; both = dm+email)`;
+      if (!spec) throw fail('follow', `"via" needs a route: ${choices}.`);
+      const r = parseRouteSpec(spec);
+      if (!r.ok) throw fail('follow', `${quote(r.bad || spec, 20)} is not a route: use ${choices}.`);
+      if (route !== null && route.join('+') !== r.routes.join('+')) {
+        throw fail('follow', 'Give one route list: via dm, via email, or several at once such as via dm+sms.');
+      }
+      route = r.routes;
     } else if (tok.startsWith('+') || tok.startsWith('-')) {
       if (tok.length > 66) throw fail('follow', `${quote(tok)} is too long for a filter.`);
       let f: string;
@@ -146,7 +166,7 @@ function follow(rest: string): CommandArgs['follow'] {
     } else if (tok.startsWith('@') || tok.startsWith('#')) {
       throw fail('follow', 'Follow one @handle or #tag at a time.');
     } else {
-      throw fail('follow', `${quote(tok)} is not part of a follow: filters are +#tag, -word or -#tag, a route is via dm, via email or via both.`);
+      throw fail('follow', `${quote(tok)} is not part of a follow: filters are +#tag, -word or -#tag, a route is via ${routeChoicesText()}, or several such as via dm+sms.`);
     }
   }
   return { target, filters, route };
@@ -274,6 +294,47 @@ function channel(rest: string): ChannelAction {
   }
 }
 
+const MAX_FIND_WORDS = 8;
+
+function findWords(rest: string): string[] {
+  const ws = words(rest).map((w) => w.replace(/^[@#]/, '').toLowerCase()).filter((w) => w.length > 0);
+  if (!ws.length) throw fail('find', '"find" needs words to look for, e.g. find build.');
+  if (ws.length > MAX_FIND_WORDS) throw fail('find', `"find" takes at most ${MAX_FIND_WORDS} words.`);
+  if (ws.some((w) => w.length > 64)) throw fail('find', 'A word to find is at most 64 characters.');
+  return ws;
+}
+
+/** Words that take nothing: followed by more text they are prose (`web is down again` is a status). */
+const PROSE_AFTER = new Set<CommandName>(['web', 'services']);
+
+function link(rest: string): CommandArgs['link'] {
+  const [kind, tok, ...more] = words(rest);
+  if (kind?.toLowerCase() !== 'xmpp') throw fail('link', '"link" needs what to link: link xmpp <jid>.');
+  if (tok === undefined) throw fail('link', '"link xmpp" needs the XMPP address, e.g. link xmpp alice@chat.example.com.');
+  if (more.length) throw fail('link', 'Link one XMPP address at a time.');
+  const jid = bareJid(tok);
+  if (!jid) throw fail('link', `${quote(tok, 40)} is not an XMPP address: write it as name@domain.`);
+  return { jid };
+}
+
+const CODE_RE = /^[A-Za-z0-9]{1,32}$/;
+
+function confirm(rest: string): CommandArgs['confirm'] {
+  if (!rest) throw fail('confirm', '"confirm" needs the code that "link xmpp" sent.');
+  if (!CODE_RE.test(rest)) throw fail('confirm', `${quote(rest, 20)} is not a code: it is the digits that "link xmpp" sent.`);
+  return { code: rest };
+}
+
+/**
+ * `link` and `confirm` are commands only in their own shape: `link is down` and `confirm the room for
+ * 3pm` are statuses (SPEC section 2: a command word counts only when its arguments parse).
+ */
+function isProse(name: CommandName, rest: string): boolean {
+  if (name === 'link') return !/^xmpp(\s|$)/i.test(rest);
+  if (name === 'confirm') return /\s/.test(rest);
+  return false;
+}
+
 function help(rest: string): CommandArgs['help'] {
   const [tok] = words(rest);
   if (tok === undefined) return { topic: null };
@@ -295,6 +356,8 @@ const PARSERS: { [N in CommandName]: (rest: string) => CommandArgs[N] } = {
   following: (rest) => noArgs('following', rest),
   followers: (rest) => ({ handle: rest ? onlyHandle('followers', rest) : null }),
   whois: (rest) => ({ handle: onlyHandle('whois', rest) }),
+  find: (rest) => ({ words: findWords(rest) }),
+  services: (rest) => noArgs('services', rest),
   get: (rest) => ({ handle: onlyHandle('get', rest) }),
   d: (rest) => textAfterHandle('d', rest, 'A direct message'),
   token: (rest) => noArgs('token', rest),
@@ -307,6 +370,9 @@ const PARSERS: { [N in CommandName]: (rest: string) => CommandArgs[N] } = {
   quiet,
   digest,
   channel,
+  web: (rest) => noArgs('web', rest),
+  link,
+  confirm,
   help,
 };
 
@@ -323,6 +389,6 @@ export function parseCommand(raw: string): ParsedCommand {
   if (!text) throw invalid('There is nothing here: write a status or a command.', USAGE.help.usage);
   const [first, rest] = splitFirst(text);
   const name = commandOf(first);
-  if (!name) return { name: 'post', text: checkStatusText(text, USAGE.post.usage) };
+  if (!name || (PROSE_AFTER.has(name) && rest !== '') || isProse(name, rest)) return { name: 'post', text: checkStatusText(text, USAGE.post.usage) };
   return parseAs(name, rest) as ParsedCommand;
 }

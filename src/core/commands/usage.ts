@@ -15,6 +15,8 @@ export const COMMAND_NAMES = [
   'following',
   'followers',
   'whois',
+  'find',
+  'services',
   'get',
   'd',
   'token',
@@ -27,6 +29,9 @@ export const COMMAND_NAMES = [
   'quiet',
   'digest',
   'channel',
+  'web',
+  'link',
+  'confirm',
   'help',
 ] as const;
 
@@ -52,10 +57,11 @@ export const USAGE: Readonly<Record<CommandName, Usage>> = {
   },
   as: { usage: 'as @service <text>', summary: 'post a status as a service you own' },
   follow: {
-    usage: 'follow @handle [+#tag] [-word] [-#tag] [via dm|email|both]',
-    summary: "get a source's or a tag's statuses in your DMs, your email digest, or both",
+    usage: 'follow @handle [+#tag] [-word] [-#tag] [via dm|email|sms|both|dm+sms...]',
+    summary: "get a source's or a tag's statuses in your DMs, your email digest, by text message, or several of them",
     details: [
       'follow #tag follows a tag. +#tag keeps only statuses with the tag; -word and -#tag drop statuses with them.',
+      'Several routes join with +: via dm+sms (both = dm+email). By SMS you need a verified number first: phone +15551234567.',
       'A protected source must approve you first. "follow @handle" again changes the route and replaces the filters.',
     ],
   },
@@ -75,6 +81,12 @@ export const USAGE: Readonly<Record<CommandName, Usage>> = {
   following: { usage: 'following', summary: 'what you follow and track' },
   followers: { usage: 'followers [@handle]', summary: 'who follows you, or a source' },
   whois: { usage: 'whois @handle', summary: "a source's name, kind, owners, visibility and follower count" },
+  find: {
+    usage: 'find <words>',
+    summary: 'search the directory of people and services by handle and name',
+    details: ['Every word must match. "services" lists the services.'],
+  },
+  services: { usage: 'services', summary: 'list the services you can follow' },
   get: { usage: 'get @handle', summary: "a source's latest status (also: last)" },
   d: {
     usage: 'd @handle <text>',
@@ -104,6 +116,20 @@ export const USAGE: Readonly<Record<CommandName, Usage>> = {
       'channel follow @handle: every status of the source is posted in this channel.',
       'channel publish @service: every new top-level message here becomes a status of the service (owners only).',
     ],
+  },
+  web: {
+    usage: 'web',
+    summary: 'a one-time link to sign in to the web console, privately',
+    details: ['The link works once, within 10 minutes; opening it shows a "Sign in" button.'],
+  },
+  link: {
+    usage: 'link xmpp <jid>',
+    summary: 'link an XMPP address to yourself: a code is sent there, answer it with confirm <code>',
+    details: ['Once linked, the address acts as you: its commands are yours, and "follow @handle via xmpp" delivers there.'],
+  },
+  confirm: {
+    usage: 'confirm <code>',
+    summary: '(from your XMPP client) finish linking the address with the code "link xmpp" sent it',
   },
   help: { usage: 'help [command]', summary: 'this list, or the usage of one command' },
 };

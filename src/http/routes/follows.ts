@@ -4,20 +4,36 @@ import type { AppContext } from '../../app/context.js';
 import { decideFollowRequest, follow, followsOf, getFollow, pendingRequests, removeFollow, resolveTarget, switchFollow, type Subscriber } from '../../app/follows.js';
 import { requireOwnWebhook, webhooksOf } from '../../app/webhooks.js';
 import { conflict, forbidden, invalid, notFound } from '../../core/errors.js';
+import { DEFAULT_ROUTE, formatRoutes, parseRouteSpec, PERSON_ROUTES } from '../../core/routes.js';
 import type { FollowRoute } from '../../core/types.js';
 import { actorOf, ownPerson, ownSource, principalOf } from '../auth.js';
 import { pageQuery } from '../pagination.js';
 import { parseInput } from '../problem.js';
 import { followViews } from '../views.js';
 
+const ROUTE_MESSAGE = `${PERSON_ROUTES.map((r) => `"${r}"`).join(', ')}, "both", several joined with + ("dm+sms") or a list (["dm", "sms"])`;
+
 const followBody = z.strictObject({
   target: z.string({ message: 'must be "@handle", "#tag" or a word' }).min(1).max(100),
-  route: z.enum(['dm', 'email', 'both', 'webhook'], { message: 'must be "dm", "email" or "both"' }).optional(),
+  // A person's routes: one name, several joined with '+' ("dm+sms"), or a list (["dm", "sms"]); "both" = dm+email.
+  route: z
+    .union([z.string().min(1).max(40), z.array(z.string().min(1).max(16)).min(1).max(8)], {
+      message: `must be ${ROUTE_MESSAGE}`,
+    })
+    .optional(),
   webhook: z.string().min(1).max(64).optional(),
   filters: z.array(z.string().max(70), { message: 'must be a list such as ["+#deploy", "-flaky"]' }).max(20).optional(),
 });
 
 const idParam = z.string().min(1).max(64);
+
+/** The person routes a body names, canonical; a problem naming the bad part otherwise. */
+function bodyRoute(route: string | string[] | undefined): FollowRoute {
+  if (route === undefined) return DEFAULT_ROUTE;
+  const r = parseRouteSpec(route);
+  if (!r.ok) throw invalid(`Field "route": ${JSON.stringify(r.bad).slice(0, 40)} is not a route; it must be ${ROUTE_MESSAGE}.`);
+  return formatRoutes(r.routes);
+}
 
 const switchBody = z.strictObject({
   state: z.enum(['on', 'off', 'active'], { message: 'must be "on" or "off"' }),
@@ -33,7 +49,7 @@ export function followRoutes(ctx: AppContext): Router {
     let subscriber: Subscriber;
     let route: FollowRoute;
     if (body.webhook !== undefined) {
-      if (body.route && body.route !== 'webhook') throw invalid('With "webhook", the endpoint follows and the route is always "webhook"; leave "route" out.');
+      if (body.route !== undefined && body.route !== 'webhook') throw invalid('With "webhook", the endpoint follows and the route is always "webhook"; leave "route" out.');
       const w = await requireOwnWebhook(ctx, actor, body.webhook);
       subscriber = { kind: 'webhook', id: w.id };
       route = 'webhook';
@@ -41,7 +57,7 @@ export function followRoutes(ctx: AppContext): Router {
       if (body.route === 'webhook') throw invalid('"route": "webhook" needs "webhook": "<webhook endpoint id>".');
       const me = ownPerson(p, 'follow for itself; give "webhook": "<id>" to have one of its webhook endpoints follow');
       subscriber = { kind: 'person', id: me.id };
-      route = body.route ?? 'dm';
+      route = bodyRoute(body.route);
     }
     const target = await resolveTarget(ctx, body.target);
     const result = await follow(ctx, { subscriber, actor, target, route, filters: body.filters, via: 'api' });

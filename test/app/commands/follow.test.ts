@@ -45,6 +45,17 @@ describe('follow and unfollow', () => {
     expect(await followOf('ben', 'build')).toMatchObject({ route: 'email', filters: [] });
   });
 
+  it('"via" takes several routes at once; "both" is dm+email; following again replaces them', async () => {
+    expect(await reply(t, 'ben', 'follow @ann via sms+dm')).toMatch(/^(Updated: you|You) follow @ann in your DMs and text messages to your phone\./);
+    expect(await followOf('ben', 'ann')).toMatchObject({ route: 'dm+sms' });
+    expect(await reply(t, 'ben', 'follow @ann via both + sms')).toMatch(/^Updated: you follow @ann in your DMs, your email digest and text messages to your phone\./);
+    expect(await followOf('ben', 'ann')).toMatchObject({ route: 'dm+email+sms' });
+    expect(await reply(t, 'ben', 'follow @ann via both')).toMatch(/^Updated: you follow @ann in your DMs and your email digest\./);
+    expect(await followOf('ben', 'ann')).toMatchObject({ route: 'dm+email' });
+    expect(await reply(t, 'ben', 'follow @ann via dm')).toBe('Updated: you follow @ann in your DMs.');
+    expect(await reply(t, 'ben', 'follow @ann via dm+pager')).toMatch(/^"pager" is not a route/);
+  });
+
   it('refuses following yourself', async () => {
     expect(await reply(t, 'ben', 'follow @ben')).toBe('You cannot follow yourself. Try: follow @handle');
   });
