@@ -109,6 +109,18 @@ export class FakeSlackApi {
     else this.delays.delete(method);
   }
 
+  /**
+   * Every string Slack would parse as mrkdwn in what the app sent: the `text` of every Web API call and
+   * of every response_url post, and every mrkdwn text object in their blocks and views (plain_text is
+   * never parsed, so it is left out). Security tests assert these are inert (docs/security.md, class 1).
+   */
+  parsedTexts(): { where: string; text: string }[] {
+    const out: { where: string; text: string }[] = [];
+    for (const c of this.calls) collectParsed(c.params, c.method, out);
+    for (const r of this.responses) collectParsed(r.body, `response_url ${r.id}`, out);
+    return out;
+  }
+
   callsOf(method: string): SlackCall[] {
     return this.calls.filter((c) => c.method === method);
   }
@@ -215,6 +227,22 @@ export class FakeSlackApi {
         return { ok: true };
     }
   }
+}
+
+/** The mrkdwn-parsed strings of one payload: its top-level `text` and mrkdwn text objects anywhere inside. */
+export function collectParsed(payload: unknown, where: string, out: { where: string; text: string }[] = []): { where: string; text: string }[] {
+  if (!payload || typeof payload !== 'object') return out;
+  const p = payload as Record<string, unknown>;
+  if (typeof p.text === 'string') out.push({ where: `${where} text`, text: p.text });
+  const walk = (v: unknown, path: string): void => {
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    if (!v || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    if (o.type === 'mrkdwn' && typeof o.text === 'string') out.push({ where: path, text: o.text });
+    for (const [k, x] of Object.entries(o)) if (typeof x === 'object') walk(x, `${path}.${k}`);
+  };
+  for (const k of ['blocks', 'view', 'attachments']) walk(p[k], `${where} ${k}`);
+  return out;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

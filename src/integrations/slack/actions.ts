@@ -1,7 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { decideFollowRequest } from '../../app/follows.js';
 import { DomainError, describeError } from '../../core/errors.js';
-import { escapeMrkdwn } from './blocks.js';
+import { sentenceMessage, slackText } from './blocks.js';
 import type { SlackDeps } from './deps.js';
 import { ACTION_APPROVE, ACTION_DENY } from './scopes.js';
 
@@ -17,9 +17,9 @@ export function registerActions(app: App, deps: SlackDeps): void {
       const teamId = body.team?.id ?? body.user.team_id;
       if (!teamId) return;
       const show = async (text: string, replace: boolean) => {
-        const message = { text, blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: escapeMrkdwn(text) } }] };
+        const message = sentenceMessage(text);
         if (!replace) {
-          await respond({ response_type: 'ephemeral', replace_original: false, text });
+          await respond({ response_type: 'ephemeral', replace_original: false, text: slackText(text) });
         } else if (body.response_url) {
           await respond({ replace_original: true, ...message });
         } else if (body.channel?.id && body.message?.ts) {

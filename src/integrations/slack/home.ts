@@ -2,7 +2,7 @@ import type { AppContext } from '../../app/context.js';
 import { followsOf, labelOf } from '../../app/follows.js';
 import type { SourceRow } from '../../app/people.js';
 import { homeTimeline } from '../../app/statuses.js';
-import { escapeMrkdwn, link, slackDate, type Block } from './blocks.js';
+import { clipMrkdwn, escapeMrkdwn, link, slackDate, statusMrkdwn, type Block } from './blocks.js';
 
 /** The App Home tab: settings at a glance, what the person follows, and their recent home timeline. */
 export async function homeView(ctx: AppContext, person: SourceRow): Promise<{ type: 'home'; blocks: Block[] }> {
@@ -33,7 +33,7 @@ export async function homeView(ctx: AppContext, person: SourceRow): Promise<{ ty
       ],
     },
     { type: 'divider' },
-    { type: 'section', text: { type: 'mrkdwn', text: `*You follow*\n${followLines.length ? followLines.join('\n') : 'Nothing yet. Try `/tp follow @handle`.'}` } },
+    { type: 'section', text: { type: 'mrkdwn', text: clipMrkdwn(`*You follow*\n${followLines.length ? followLines.join('\n') : 'Nothing yet. Try `/tp follow @handle`.'}`), verbatim: true } },
   ];
   if (following.next) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: 'More: `/tp following`' }] });
   blocks.push({ type: 'divider' }, { type: 'section', text: { type: 'mrkdwn', text: '*Recent*' } });
@@ -42,7 +42,7 @@ export async function homeView(ctx: AppContext, person: SourceRow): Promise<{ ty
   }
   for (const s of timeline.items) {
     blocks.push(
-      { type: 'section', text: { type: 'mrkdwn', text: `*@${escapeMrkdwn(s.source.handle)}* ${escapeMrkdwn(s.text)}`.slice(0, 2900) } },
+      { type: 'section', text: { type: 'mrkdwn', text: clipMrkdwn(`*@${escapeMrkdwn(s.source.handle)}* ${statusMrkdwn(s.text, s.entities.urls)}`), verbatim: true } },
       { type: 'context', elements: [{ type: 'mrkdwn', text: `${slackDate(s.created_at)} · ${link(s.url, 'link')}` }] },
     );
   }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { publishingServiceFor } from '../../app/channels.js';
 import { postStatus } from '../../app/statuses.js';
 import { DomainError, describeError } from '../../core/errors.js';
-import { replyMessage } from './blocks.js';
+import { replyMessage, slackText } from './blocks.js';
 import type { SlackDeps } from './deps.js';
 import { claimEvent, releaseEvent } from '../../app/processed-events.js';
 import { runSlackCommand } from './run-command.js';
@@ -83,7 +83,7 @@ export function registerMessages(app: App, deps: SlackDeps): void {
         await client.chat.postEphemeral({
           channel: e.channel,
           user: e.user,
-          text: `Not published as @${service.handle}: ${describeError(err)}`,
+          text: slackText(`Not published as @${service.handle}: ${describeError(err)}`),
         });
         return;
       }

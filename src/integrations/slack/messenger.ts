@@ -1,10 +1,10 @@
 import type { webApi } from '@slack/bolt';
 import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
-import { plainText, type OutboundMessage } from '../../core/messages.js';
+import type { OutboundMessage } from '../../core/messages.js';
 import { identities } from '../../db/schema.js';
 import type { ChannelAddress, IdentityAddress, MessageRef, Messenger, SendOutcome } from '../../pipeline/messenger.js';
-import { renderBlocks } from './blocks.js';
+import { outboundMessage } from './blocks.js';
 import { outcomeOfError, slackErrorCode } from './errors.js';
 import type { BotTokens } from './tokens.js';
 
@@ -28,8 +28,9 @@ export function createSlackMessenger(ctx: AppContext, tokens: BotTokens, client:
     const res = await client.chat.postMessage({
       token,
       channel,
-      text: plainText(m),
-      blocks: renderBlocks(m),
+      // Both escaped (blocks.ts): nothing a person wrote can ping a channel or hide a link.
+      ...outboundMessage(m),
+      link_names: false,
       unfurl_links: false,
       unfurl_media: false,
     });

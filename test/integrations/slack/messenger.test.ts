@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linkIdentity, type SourceRow } from '../../../src/app/people.js';
 import type { OutboundMessage, StatusView } from '../../../src/core/messages.js';
 import { plainText } from '../../../src/core/messages.js';
+import { escapeMrkdwn } from '../../../src/integrations/slack/blocks.js';
 import { identities } from '../../../src/db/schema.js';
 import { createSlackIntegration } from '../../../src/integrations/slack/index.js';
 import { ACTION_APPROVE, ACTION_DENY } from '../../../src/integrations/slack/scopes.js';
@@ -62,7 +63,8 @@ describe('Slack messenger: DMs', () => {
     expect(open[0]!.token).toBe(BOT_TOKEN);
     const [post] = fake.callsOf('chat.postMessage');
     expect(post!.params.channel).toBe('D100');
-    expect(post!.params.text).toBe(plainText(statusMessage));
+    // The fallback is escaped like the blocks: Slack parses `text` too (and shows it in notifications).
+    expect(post!.params.text).toBe(escapeMrkdwn(plainText(statusMessage)));
     const blocks = JSON.stringify(post!.params.blocks);
     // mrkdwn escaping of the status text, source, link, time and the why/off context line
     expect(blocks).toContain('Deploy &lt;b&gt;done&lt;/b&gt; &amp; green');
@@ -92,7 +94,7 @@ describe('Slack messenger: DMs', () => {
       [ACTION_APPROVE, 'F123', 'primary'],
       [ACTION_DENY, 'F123', 'danger'],
     ]);
-    expect(post!.params.text).toBe(plainText(m));
+    expect(post!.params.text).toBe(escapeMrkdwn(plainText(m)));
   });
 
   it('renders a summary, a direct message and a notice', async () => {
@@ -107,7 +109,7 @@ describe('Slack messenger: DMs', () => {
     expect(s[0]).toMatchObject({ type: 'header', text: { text: 'While you were away' } });
     expect(JSON.stringify(s)).toContain('second');
     expect(JSON.stringify(s)).toContain('…and 3 more');
-    expect(posts[0]!.params.text).toBe(plainText(summary));
+    expect(posts[0]!.params.text).toBe(escapeMrkdwn(plainText(summary)));
     expect(JSON.stringify(posts[1]!.params.blocks)).toContain('Direct message from *@sam* Sam Smith');
     expect(posts[1]!.params.text).toBe('Direct message from @sam: lunch?');
     expect(posts[2]!.params.text).toBe('@secret approved your follow request.');
