@@ -5,6 +5,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** A switch that may be left unset (or empty): undefined then, so that another variable can decide. */
+const optionalBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1' || v === 'yes'));
+
 const optionalString = z
   .string()
   .optional()
@@ -50,7 +56,9 @@ const schema = z.object({
   SMTP_URL: optionalString.pipe(url('smtp://user:pass@host:587').optional()),
   EMAIL_FROM: z.string().min(3).default('Twitterprise <noreply@localhost>'),
   OUTBOX_DIR: z.string().default('./data/outbox'),
-  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  // The private-address switch for outbound URLs (webhooks, inputs); WEBHOOK_ALLOW_PRIVATE is its older name.
+  ALLOW_PRIVATE_URLS: optionalBool,
+  WEBHOOK_ALLOW_PRIVATE: optionalBool,
   WEBHOOK_RETRY_DELAYS: z
     .string()
     .default('5,300,1800,7200,18000,36000,36000')
@@ -79,6 +87,8 @@ const schema = z.object({
       .optional(),
   ),
   XMPP_SECRET: optionalString,
+  STARTUP_TIMEOUT: wholeNumber(1, 86_400, 60),
+  SHUTDOWN_TIMEOUT: wholeNumber(1, 3600, 25),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -109,7 +119,9 @@ export interface Config {
     readonly appType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
   };
   readonly email: { readonly smtpUrl: string | undefined; readonly from: string; readonly outboxDir: string };
-  readonly webhooks: { readonly allowPrivate: boolean; readonly retryDelaysMs: readonly number[]; readonly timeoutMs: number };
+  /** Outbound URLs (webhooks, inputs): private, loopback and link-local addresses allowed (ALLOW_PRIVATE_URLS). */
+  readonly net: { readonly allowPrivateUrls: boolean };
+  readonly webhooks: { readonly retryDelaysMs: readonly number[]; readonly timeoutMs: number };
   readonly adminToken: string | undefined;
   /** ADMIN_HANDLES: people who are always administrators (console and API); `admin revoke` cannot demote them. */
   readonly adminHandles: readonly string[];
@@ -119,6 +131,10 @@ export interface Config {
   /** Statuses per minute per token through the API and incoming hooks; 0 for no limit. */
   readonly statusRateLimit: number;
   readonly logLevel: string;
+  /** Seconds a process waits at start for PostgreSQL and Redis before it exits 1 (STARTUP_TIMEOUT), in ms. */
+  readonly startupTimeoutMs: number;
+  /** How long SIGTERM waits for in-flight work (SHUTDOWN_TIMEOUT), in ms. */
+  readonly shutdownTimeoutMs: number;
   /** The XMPP component (SPEC section 8); null when XMPP_SERVICE, XMPP_DOMAIN and XMPP_SECRET are unset. */
   readonly xmpp: { readonly service: string; readonly domain: string; readonly secret: string } | null;
 }
@@ -150,6 +166,11 @@ function combinationProblems(env: Record<string, string | undefined>): string[] 
   }
   if (has('MICROSOFT_APP_ID') && !has('MICROSOFT_APP_PASSWORD') && env.MICROSOFT_APP_TYPE !== 'UserAssignedMSI') {
     problems.push('MICROSOFT_APP_PASSWORD: required when MICROSOFT_APP_ID is set');
+  }
+  const urls = optionalBool.safeParse(env.ALLOW_PRIVATE_URLS);
+  const older = optionalBool.safeParse(env.WEBHOOK_ALLOW_PRIVATE);
+  if (urls.success && older.success && urls.data !== undefined && older.data !== undefined && urls.data !== older.data) {
+    problems.push(`ALLOW_PRIVATE_URLS: is ${env.ALLOW_PRIVATE_URLS} but its older name WEBHOOK_ALLOW_PRIVATE is ${env.WEBHOOK_ALLOW_PRIVATE}; set only ALLOW_PRIVATE_URLS`);
   }
   if (env.MICROSOFT_APP_TYPE === 'SingleTenant' && !has('MICROSOFT_APP_TENANT_ID')) {
     problems.push('MICROSOFT_APP_TENANT_ID: required when MICROSOFT_APP_TYPE is SingleTenant');
@@ -195,8 +216,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
       appType: e.MICROSOFT_APP_TYPE || 'MultiTenant',
     }),
     email: Object.freeze({ smtpUrl: e.SMTP_URL, from: e.EMAIL_FROM, outboxDir: e.OUTBOX_DIR }),
+    net: Object.freeze({ allowPrivateUrls: e.ALLOW_PRIVATE_URLS ?? e.WEBHOOK_ALLOW_PRIVATE ?? false }),
     webhooks: Object.freeze({
-      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
       retryDelaysMs: Object.freeze(e.WEBHOOK_RETRY_DELAYS),
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
     }),
@@ -206,6 +227,8 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     workerConcurrency: e.WORKER_CONCURRENCY,
     statusRateLimit: e.STATUS_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,
+    startupTimeoutMs: e.STARTUP_TIMEOUT * 1000,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
     xmpp:
       e.XMPP_SERVICE && e.XMPP_DOMAIN && e.XMPP_SECRET
         ? Object.freeze({ service: e.XMPP_SERVICE.replace(/^tcp:/, 'xmpp:').replace(/\/$/, ''), domain: e.XMPP_DOMAIN.toLowerCase(), secret: e.XMPP_SECRET })

@@ -26,7 +26,7 @@ describe('parseConfig', () => {
     expect(c.slack.apiUrl).toBe('https://slack.com/api/');
     expect(c.email.from).toBe('Twitterprise <noreply@localhost>');
     expect(c.logLevel).toBe('info');
-    expect(c.webhooks.allowPrivate).toBe(false);
+    expect(c.net.allowPrivateUrls).toBe(false);
     expect(c.webhooks.timeoutMs).toBe(10_000);
     // Seven delays: eight attempts in all.
     expect(c.webhooks.retryDelaysMs).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000].map((s) => s * 1000));
@@ -37,7 +37,7 @@ describe('parseConfig', () => {
   it('derives PUBLIC_URL from PORT, drops a trailing slash, and reads booleans and delays', () => {
     expect(parseConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(parseConfig({ PUBLIC_URL: 'https://tp.example.com/' }).publicUrl).toBe('https://tp.example.com');
-    expect(parseConfig({ WEBHOOK_ALLOW_PRIVATE: 'yes' }).webhooks.allowPrivate).toBe(true);
+    expect(parseConfig({ ALLOW_PRIVATE_URLS: 'yes' }).net.allowPrivateUrls).toBe(true);
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '1, 2.5' }).webhooks.retryDelaysMs).toEqual([1000, 2500]);
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '' }).webhooks.retryDelaysMs).toEqual([]);
     expect(parseConfig({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slack.apiUrl).toBe('http://127.0.0.1:9/api/');
@@ -88,6 +88,22 @@ describe('parseConfig', () => {
     ]);
     expect(parseConfig({ MICROSOFT_APP_TYPE: 'UserAssignedMSI', MICROSOFT_APP_ID: 'app' }).teams.appType).toBe('UserAssignedMSI');
     expect(problemsOf({ ADMIN_TOKEN: 'short' })).toEqual(['ADMIN_TOKEN: must be at least 16 characters']);
+  });
+
+  it('ALLOW_PRIVATE_URLS is the switch; WEBHOOK_ALLOW_PRIVATE is a full alias; the two set differently stop start-up', () => {
+    expect(parseConfig({}).net.allowPrivateUrls).toBe(false);
+    expect(parseConfig({ ALLOW_PRIVATE_URLS: 'true' }).net.allowPrivateUrls).toBe(true);
+    expect(parseConfig({ WEBHOOK_ALLOW_PRIVATE: 'true' }).net.allowPrivateUrls).toBe(true);
+    expect(parseConfig({ WEBHOOK_ALLOW_PRIVATE: '1', ALLOW_PRIVATE_URLS: 'yes' }).net.allowPrivateUrls).toBe(true);
+    expect(parseConfig({ WEBHOOK_ALLOW_PRIVATE: 'false', ALLOW_PRIVATE_URLS: 'no' }).net.allowPrivateUrls).toBe(false);
+    // Empty is unset: the other name decides.
+    expect(parseConfig({ ALLOW_PRIVATE_URLS: '', WEBHOOK_ALLOW_PRIVATE: 'true' }).net.allowPrivateUrls).toBe(true);
+    expect(parseConfig({ ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_PRIVATE: '' }).net.allowPrivateUrls).toBe(true);
+    expect(problemsOf({ ALLOW_PRIVATE_URLS: 'true', WEBHOOK_ALLOW_PRIVATE: 'false' })).toEqual([
+      'ALLOW_PRIVATE_URLS: is true but its older name WEBHOOK_ALLOW_PRIVATE is false; set only ALLOW_PRIVATE_URLS',
+    ]);
+    expect(problemsOf({ ALLOW_PRIVATE_URLS: 'maybe' })).toHaveLength(1);
+    expect(problemsOf({ ALLOW_PRIVATE_URLS: 'maybe' })[0]).toMatch(/^ALLOW_PRIVATE_URLS: /);
   });
 });
 

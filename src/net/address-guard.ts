@@ -118,7 +118,7 @@ export function checkResolved(hostname: string, addresses: readonly ResolvedAddr
   if (bad) {
     return {
       ok: false,
-      reason: `${hostname} resolves to a private, loopback or link-local address (${bad.address}); URLs must be public unless WEBHOOK_ALLOW_PRIVATE=true`,
+      reason: `${hostname} resolves to a private, loopback or link-local address (${bad.address}); URLs must be public unless ALLOW_PRIVATE_URLS=true`,
     };
   }
   return { ok: true, address: addresses[0]! };

@@ -181,7 +181,7 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
       id: d.id,
       body: built.json,
       timeoutMs: config.webhooks.timeoutMs,
-      allowPrivate: config.webhooks.allowPrivate,
+      allowPrivate: config.net.allowPrivateUrls,
       lookup: shared.lookup,
     });
     if (res.kind === 'answered' && res.status >= 200 && res.status < 300) {
