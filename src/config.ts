@@ -87,6 +87,12 @@ const schema = z.object({
       .optional(),
   ),
   XMPP_SECRET: optionalString,
+  SMS_PROVIDER: z.enum(['twilio', ''], { message: 'must be twilio (or unset: SMS off)' }).optional(),
+  TWILIO_ACCOUNT_SID: optionalString.pipe(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits (Twilio Console, Account Info)').optional()),
+  TWILIO_AUTH_TOKEN: optionalString,
+  TWILIO_FROM: optionalString.pipe(z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number, e.g. +15551234567').optional()),
+  TWILIO_API_URL: url('Twilio REST API base').default('https://api.twilio.com'),
+  SMS_PER_HOUR: wholeNumber(1, 10_000, 20),
   STARTUP_TIMEOUT: wholeNumber(1, 86_400, 60),
   SHUTDOWN_TIMEOUT: wholeNumber(1, 3600, 25),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -137,6 +143,12 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** The XMPP component (SPEC section 8); null when XMPP_SERVICE, XMPP_DOMAIN and XMPP_SECRET are unset. */
   readonly xmpp: { readonly service: string; readonly domain: string; readonly secret: string } | null;
+  /** SMS (SPEC section 9); null when SMS_PROVIDER is unset. `perHour`: most status texts to one number in any 60 minutes. */
+  readonly sms: {
+    readonly provider: 'twilio';
+    readonly perHour: number;
+    readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly apiUrl: string };
+  } | null;
 }
 
 export class ConfigError extends Error {
@@ -178,6 +190,10 @@ function combinationProblems(env: Record<string, string | undefined>): string[] 
   const xmpp = ['XMPP_SERVICE', 'XMPP_DOMAIN', 'XMPP_SECRET'];
   if (xmpp.some(has) && !xmpp.every(has)) {
     problems.push(`${xmpp.filter((n) => !has(n)).join(', ')}: XMPP needs XMPP_SERVICE, XMPP_DOMAIN and XMPP_SECRET together (or none of them: XMPP off)`);
+  }
+  if (has('SMS_PROVIDER') && env.SMS_PROVIDER?.trim() === 'twilio') {
+    const twilio = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM'];
+    if (!twilio.every(has)) problems.push(`${twilio.filter((n) => !has(n)).join(', ')}: SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM`);
   }
   return problems;
 }
@@ -232,6 +248,14 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     xmpp:
       e.XMPP_SERVICE && e.XMPP_DOMAIN && e.XMPP_SECRET
         ? Object.freeze({ service: e.XMPP_SERVICE.replace(/^tcp:/, 'xmpp:').replace(/\/$/, ''), domain: e.XMPP_DOMAIN.toLowerCase(), secret: e.XMPP_SECRET })
+        : null,
+    sms:
+      e.SMS_PROVIDER === 'twilio' && e.TWILIO_ACCOUNT_SID && e.TWILIO_AUTH_TOKEN && e.TWILIO_FROM
+        ? Object.freeze({
+            provider: 'twilio' as const,
+            perHour: e.SMS_PER_HOUR,
+            twilio: Object.freeze({ accountSid: e.TWILIO_ACCOUNT_SID, authToken: e.TWILIO_AUTH_TOKEN, from: e.TWILIO_FROM, apiUrl: e.TWILIO_API_URL.replace(/\/+$/, '') }),
+          })
         : null,
   });
 }

@@ -18,9 +18,18 @@ export type ConsentAction =
   | 'protect'
   | 'dm'
   | 'track'
-  | 'untrack';
+  | 'untrack'
+  | 'admin_grant'
+  | 'admin_revoke'
+  /** An XMPP address linked to a person (`confirm`); subject the person, object `xmpp:<jid>`. */
+  | 'link'
+  /** A phone number (SPEC section 9): `detail.step` added (code sent), verified, removed; object `sms:<number>`. */
+  | 'phone'
+  /** STOP / START by text message (or the provider's opt-out, error 21610): every SMS route of the number off / on. */
+  | 'sms_stop'
+  | 'sms_start';
 
-export type Via = 'slack' | 'teams' | 'api' | 'email' | 'cli' | 'hook';
+export type Via = 'slack' | 'teams' | 'api' | 'email' | 'cli' | 'hook' | 'web' | 'config' | 'xmpp' | 'sms';
 
 export interface ConsentEntry {
   actorId: string | null;

@@ -1,10 +1,11 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
-import { forbidden, invalid, unauthenticated } from '../core/errors.js';
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { forbidden, invalid, notFound, unauthenticated } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { sources, tokens } from '../db/schema.js';
+import { serviceOwners, sources, tokens } from '../db/schema.js';
+import { effectiveAdmin } from './admins.js';
 import type { AppContext } from './context.js';
-import type { SourceRow } from './people.js';
+import { mayActAs, type SourceRow } from './people.js';
 
 /** Only the SHA-256 of a token is stored; a token is 32 random bytes, so a fast hash is enough. */
 export function hashToken(secret: string): string {
@@ -52,7 +53,12 @@ async function lookup(ctx: Pick<AppContext, 'db' | 'clock'>, secret: string, kin
     .limit(1);
   const row = rows[0];
   if (!row) return null;
-  if (row.token.expiresAt && row.token.expiresAt.getTime() <= ctx.clock.now().getTime()) return null;
+  const now = ctx.clock.now();
+  if (row.token.expiresAt && row.token.expiresAt.getTime() <= now.getTime()) return null;
+  // "Last used" for the tokens page, written at most once a minute per token.
+  if (!row.token.lastUsedAt || now.getTime() - row.token.lastUsedAt.getTime() > 60_000) {
+    await ctx.db.update(tokens).set({ lastUsedAt: now }).where(eq(tokens.id, row.token.id));
+  }
   return row;
 }
 
@@ -63,7 +69,7 @@ export async function authenticate(ctx: Pick<AppContext, 'db' | 'clock' | 'confi
   if (admin && secretsEqual(bearer, admin)) return { kind: 'admin', tokenId: 'admin', source: null, isAdmin: true };
   const row = await lookup(ctx, bearer, 'api');
   if (!row) throw unauthenticated('The bearer token is not valid (unknown, revoked or expired).');
-  return { kind: 'source', tokenId: row.token.id, source: row.source, isAdmin: row.source.isAdmin };
+  return { kind: 'source', tokenId: row.token.id, source: row.source, isAdmin: effectiveAdmin(ctx.config, row.source) };
 }
 
 export async function authenticateHook(ctx: Pick<AppContext, 'db' | 'clock'>, secret: string): Promise<{ tokenId: string; service: SourceRow }> {
@@ -74,4 +80,55 @@ export async function authenticateHook(ctx: Pick<AppContext, 'db' | 'clock'>, se
 
 export function requireAdmin(p: Principal): void {
   if (!p.isAdmin) throw forbidden('Only an administrator may do this.');
+}
+
+export type TokenRow = typeof tokens.$inferSelect;
+
+export interface TokenListing {
+  id: string;
+  kind: 'api' | 'hook';
+  /** The handle the token acts as. */
+  subject: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  expiresAt: Date | null;
+}
+
+/**
+ * The tokens a person manages, never their secrets: their own and those of the services they own
+ * (admins with no source of their own, via ADMIN_TOKEN: every token). Revoked ones are not listed.
+ * Newest first, keyset-paginated by id.
+ */
+export async function listTokens(ctx: Pick<AppContext, 'db'>, owner: { id: string | null; isAdmin: boolean }, page: { limit: number; before?: string | undefined }, onlySourceId?: string) {
+  const where: SQL[] = [isNull(tokens.revokedAt)];
+  if (onlySourceId) where.push(eq(tokens.sourceId, onlySourceId));
+  else if (owner.id) {
+    const owned = ctx.db.select({ id: serviceOwners.serviceId }).from(serviceOwners).where(eq(serviceOwners.personId, owner.id));
+    where.push(or(eq(tokens.sourceId, owner.id), inArray(tokens.sourceId, owned))!);
+  } else if (!owner.isAdmin) where.push(sql`false`);
+  if (page.before) where.push(lt(tokens.id, page.before));
+  const rows = await ctx.db
+    .select({ t: tokens, handle: sources.handle })
+    .from(tokens)
+    .innerJoin(sources, eq(sources.id, tokens.sourceId))
+    .where(and(...where))
+    .orderBy(desc(tokens.id))
+    .limit(page.limit + 1);
+  const items: TokenListing[] = rows.slice(0, page.limit).map((r) => ({
+    id: r.t.id,
+    kind: r.t.kind,
+    subject: r.handle,
+    createdAt: r.t.createdAt,
+    lastUsedAt: r.t.lastUsedAt,
+    expiresAt: r.t.expiresAt,
+  }));
+  return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+/** Revokes one token the actor may manage (theirs, a service's they own, or any for an admin). Unknown or revoked: 404. */
+export async function revokeOwnToken(ctx: Pick<AppContext, 'db'>, actor: { id: string | null; isAdmin: boolean }, tokenId: string): Promise<void> {
+  const [t] = await ctx.db.select().from(tokens).where(and(eq(tokens.id, tokenId), isNull(tokens.revokedAt))).limit(1);
+  if (!t) throw notFound(`No token ${tokenId}.`);
+  if (!(await mayActAs(ctx.db, actor, t.sourceId))) throw forbidden('Only the owner of this token (or an admin) may revoke it.');
+  await revokeToken(ctx, t.id);
 }

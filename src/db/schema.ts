@@ -383,6 +383,8 @@ export const inputs = pgTable(
     state: text('state', { enum: ['active', 'failing', 'disabled'] }).notNull().default('active'),
     lastError: text('last_error'),
     lastPolledAt: ts('last_polled_at'),
+    /** Last time the document was read whole (a calendar re-reads at least daily, 304s or not). */
+    parsedAt: ts('parsed_at'),
     nextFetchAt: ts('next_fetch_at').notNull().defaultNow(),
     dueAt: ts('due_at').notNull().defaultNow(),
     /** The last due time whose poll finished: a second job for the same due time does nothing. */
@@ -435,4 +437,44 @@ export const inputEvents = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ name: 'input_events_pk', columns: [t.inputId, t.key] })],
+);
+
+// ---- SMS (SPEC section 9) ----
+
+/**
+ * A person's phone number. Verified when `verified_at` is set (a 6-digit code texted to it, kept as its
+ * SHA-256, 5 tries, 10 minutes); `stopped_at` set by STOP (or the provider's opt-out) until START.
+ * `waiting` counts, per source handle, the status texts held back by SMS_PER_HOUR for one summary;
+ * `summary_delivery_id` is the delivery that carries that summary when the hour allows.
+ */
+export const smsNumbers = pgTable(
+  'sms_numbers',
+  {
+    personId: text('person_id')
+      .primaryKey()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    /** E.164, e.g. +15551234567. */
+    number: text('number').notNull(),
+    verifiedAt: ts('verified_at'),
+    codeHash: text('code_hash'),
+    codeExpiresAt: ts('code_expires_at'),
+    codeTries: integer('code_tries').notNull().default(0),
+    stoppedAt: ts('stopped_at'),
+    waiting: jsonb('waiting').$type<Record<string, number>>().notNull().default({}),
+    summaryDeliveryId: text('summary_delivery_id'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('sms_numbers_number_uq').on(t.number)],
+);
+
+/** Status texts sent (and summaries), one per delivery: SMS_PER_HOUR counts these over the last 60 minutes. */
+export const smsSends = pgTable(
+  'sms_sends',
+  {
+    deliveryId: text('delivery_id').primaryKey(),
+    number: text('number').notNull(),
+    sentAt: ts('sent_at').notNull().defaultNow(),
+  },
+  (t) => [index('sms_sends_number_idx').on(t.number, t.sentAt)],
 );

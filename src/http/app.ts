@@ -2,14 +2,17 @@ import express, { Router, type Express } from 'express';
 import type { AppContext } from '../app/context.js';
 import type { DestinationCheck } from '../app/webhooks.js';
 import type { Integration } from '../integrations/types.js';
+import { apiDocsRoutes } from './api-docs.js';
 import { requireAuth } from './auth.js';
 import { bodyLimit, jsonBody } from '../web/body-limit.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { PipelineApi } from './pipeline-api.js';
 import { createStatusLimiter, type StatusLimiter } from './rate-limit.js';
+import { methodNotAllowed } from './method-not-allowed.js';
 import { errorHandler, notFoundHandler, problemDocs, refuseNulInUrl } from './problem.js';
 import { requestLog, routeBase } from './request-log.js';
 import { adminRoutes } from './routes/admin.js';
+import { directoryRoutes } from './routes/directory.js';
 import { feedRoutes } from './routes/feeds.js';
 import { followRoutes } from './routes/follows.js';
 import { healthRoutes } from './routes/health.js';
@@ -17,6 +20,7 @@ import { hookRoutes } from './routes/hooks.js';
 import { sourceRoutes } from './routes/sources.js';
 import { statusPageRoutes } from './routes/status-page.js';
 import { statusRoutes } from './routes/statuses.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { webhookDestinationCheck } from './webhook-destination.js';
 
@@ -32,7 +36,7 @@ export interface HttpAppOptions {
    * web role passes one on Redis, so that every web process shares the budget.
    */
   statusLimiter?: StatusLimiter;
-  /** Where a webhook URL may point; defaults to the SSRF guard with WEBHOOK_ALLOW_PRIVATE. */
+  /** Where a webhook URL may point; defaults to the SSRF guard with ALLOW_PRIVATE_URLS. */
   checkWebhookDestination?: DestinationCheck;
 }
 
@@ -54,11 +58,16 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
   app.use(healthRoutes({ publicUrl, log, readiness: opts.readiness, metrics: opts.metrics }));
   app.get('/problems/:code', problemDocs);
 
+  // The one /api/v1 path without a token, and the reference page (before the API's requireAuth).
+  app.use(apiDocsRoutes(app, { publicUrl }));
+
   const api = Router();
   api.use(requireAuth(ctx));
   api.use(jsonBody());
   api.use(statusRoutes(ctx, limiter));
   api.use(sourceRoutes(ctx));
+  api.use(directoryRoutes(ctx));
+  api.use(tokenRoutes(ctx));
   api.use(followRoutes(ctx));
   api.use(webhookRoutes(ctx, { pipeline: opts.pipeline, checkDestination: opts.checkWebhookDestination ?? webhookDestinationCheck(ctx.config) }));
   api.use(adminRoutes(ctx, { pipeline: opts.pipeline }));
@@ -69,6 +78,7 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
 
   for (const integration of opts.integrations) integration.mount?.(app);
 
+  app.use(methodNotAllowed(app, publicUrl));
   app.use(notFoundHandler(publicUrl));
   app.use(errorHandler(publicUrl, log));
   return app;

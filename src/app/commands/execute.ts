@@ -5,6 +5,7 @@ import type { ChatPlatform, Reply } from '../../core/types.js';
 import type { AppContext } from '../context.js';
 import type { SourceRow } from '../people.js';
 import { channel } from './channel.js';
+import { find, services, web } from './console.js';
 import { followCmd, track, unfollowCmd, untrack } from './follow.js';
 import type { CommandEnv, Handlers } from './handler.js';
 import { help } from './help.js';
@@ -29,6 +30,8 @@ const HANDLERS: Handlers = {
   following,
   followers,
   whois,
+  find,
+  services,
   get: getLatest,
   d: direct,
   token,
@@ -41,6 +44,7 @@ const HANDLERS: Handlers = {
   quiet,
   digest,
   channel,
+  web,
   help,
 };
 
