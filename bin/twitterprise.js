@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// The `twitterprise` command: runs src/cli.ts through tsx (the package ships TypeScript sources).
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+// The `twitterprise` command (`npx twitterprise migrate`, ...): the compiled CLI in dist/, run in this
+// process. In a checkout, dist/ is built first when it is missing or older than src/.
+import { ensureBuilt } from './dist-freshness.js';
 
-const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-// Resolve tsx from this package, not from the caller's working directory.
-const tsx = import.meta.resolve('tsx');
-const child = spawn(process.execPath, ['--import', tsx, cli, ...process.argv.slice(2)], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-child.on('exit', (code, signal) => {
-  if (signal) process.kill(process.pid, signal);
-  else process.exit(code ?? 1);
-});
+if (!ensureBuilt()) process.exit(1);
+const { runCli, explain } = await import('../dist/cli.js');
+runCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`${explain(e)}\n`);
+    process.exit(1);
+  },
+);

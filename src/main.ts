@@ -5,7 +5,7 @@ import { connectRedis, describeRedis } from './redis.js';
 import type { AppContext } from './app/context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
-import { migrateDatabase, openDatabase, type Database } from './db/client.js';
+import { migrateDatabase, openDatabase, pendingMigrations, type Database } from './db/client.js';
 import { createHttpApp } from './http/app.js';
 import { createStatusLimiter } from './http/rate-limit.js';
 import { createMetrics, type MetricsRegistry } from './http/metrics.js';
@@ -16,6 +16,8 @@ import { createLogger, type Logger } from './log.js';
 import type { Messengers } from './pipeline/messenger.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
 import { readyLine } from './ready-line.js';
+import { StartupError, waitForDependencies } from './runtime/dependencies.js';
+import { FolderLockedError, lockFolder, type FolderLock } from './runtime/folder-lock.js';
 
 export type Role = 'web' | 'worker' | 'all';
 
@@ -28,6 +30,15 @@ export interface StartOptions {
   migrate?: boolean;
   /** Slack bot ids, so single-workspace mode skips auth.test at start (tests). */
   slack?: { botId?: string; botUserId?: string };
+  /** Aborted by a SIGTERM during start-up: the wait for PostgreSQL and Redis stops at once. */
+  signal?: AbortSignal;
+  /**
+   * Create and migrate a PGlite folder in a short-lived child process before opening it here (the
+   * entry point does: creating the database inflates the heap of the process that does it).
+   */
+  prepareInChild?: boolean;
+  /** How the ready line names Redis (default: from the configuration). */
+  redisDescription?: string;
 }
 
 export interface RunningApp {
@@ -45,8 +56,24 @@ export interface RunningApp {
 export async function startApp(opts: StartOptions): Promise<RunningApp> {
   const { config, role } = opts;
   const log = opts.log ?? createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
-  if (opts.migrate) await migrateDatabase(database);
+  // One process at a time in a PGlite folder (a second one would lose writes): refused with the holder's pid.
+  const pgliteLock: FolderLock | null = config.databaseUrl || config.pgliteDir.includes('://') ? null : lockFolder(config.pgliteDir, `twitterprise ${role}`);
+  let database: Database | undefined;
+  try {
+    if (pgliteLock && opts.migrate && opts.prepareInChild) {
+      const { prepareInChild } = await import('./runtime/pglite-prepare.js');
+      await prepareInChild(config.pgliteDir);
+    }
+    database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+    await waitForDependencies({ database, databaseUrl: config.databaseUrl, redis: config.redis, log, timeoutMs: config.startupTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (opts.signal?.aborted) throw new StartupError('stopped during start-up');
+    if (opts.migrate) await migrateDatabase(database);
+    else if ((await pendingMigrations(database)) > 0) throw new StartupError('database is not migrated: run npx twitterprise migrate');
+  } catch (e) {
+    await database?.close().catch(() => {});
+    pgliteLock?.release();
+    throw e;
+  }
   if (database.kind === 'pglite') log.info({ dir: config.pgliteDir }, 'using embedded PGlite (set DATABASE_URL for PostgreSQL)');
 
   let kick: () => void = () => {};
@@ -103,7 +130,7 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
           await Promise.race([
             (async () => {
               if (probe.status === 'wait' || probe.status === 'end') await probe.connect().catch(() => {});
-              await Promise.all([database.ping(), probe.ping()]);
+              await Promise.all([database.ping(), probe.ping(), pipeline.queues.fanOut.waitUntilReady()]);
             })(),
             late,
           ]);
@@ -128,7 +155,7 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
   // Inbound connections (Slack Socket Mode) belong to the web side; a worker only sends.
   if (role !== 'worker') for (const i of integrations) await i.start?.();
   const port = server ? (server.address() as { port: number }).port : null;
-  log.info({ role, port }, readyLine(config, role, { port, redis: describeRedis(config.redis) }));
+  log.info({ role, port }, readyLine(config, role, { port, redis: opts.redisDescription ?? describeRedis(config.redis) }));
 
   let closing: Promise<void> | null = null;
   return {
@@ -139,20 +166,36 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
     database,
     close() {
       closing ??= (async () => {
+        // Every step gets what is left of SHUTDOWN_TIMEOUT (less a margin to exit in): with Redis or
+        // PostgreSQL down a step may never finish, and the rest must still run. A job cut short returns
+        // to the queue (its lock lapses); a status already accepted is in PostgreSQL's outbox.
+        const deadline = Date.now() + Math.max(500, config.shutdownTimeoutMs - 1500);
+        const within = async (what: string, step: () => Promise<unknown>, floorMs = 0) => {
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(floorMs, deadline - Date.now()))));
+          const done = step().then(
+            () => 'done' as const,
+            (err: unknown) => log.warn({ err }, `${what}: stopping failed`),
+          );
+          if ((await Promise.race([done, late])) === 'late') log.warn(`${what} did not stop within SHUTDOWN_TIMEOUT; going on`);
+          clearTimeout(timer);
+        };
         if (server) {
           const s = server;
-          await new Promise<void>((resolve) => {
+          await within('the HTTP server', () => new Promise<void>((resolve) => {
             s.close(() => resolve());
             s.closeIdleConnections();
-          });
+          }));
+          s.closeAllConnections();
         }
-        for (const i of integrations) await i.stop?.().catch((err: unknown) => log.warn({ err, name: i.name }, 'integration stop failed'));
-        await digests?.close();
-        await pipeline.close();
+        for (const i of integrations) if (i.stop) await within(`the ${i.name} integration`, () => i.stop!());
+        if (digests) await within('the digest scheduler', () => digests.close());
+        await within('the queues and workers', () => pipeline.close());
         probe.disconnect();
         limits?.disconnect();
         mailer.close();
-        await database.close();
+        await within('the database connection', () => database.close(), 1000);
+        pgliteLock?.release();
       })();
       return closing;
     },
@@ -164,12 +207,26 @@ function roleFrom(arg: string | undefined): Role {
   throw new ConfigError([`role: "${arg}" is not web, worker or all`]);
 }
 
-async function main(): Promise<void> {
+/** Says why a start-up failed in one sentence (a lock held, a dependency away, an unmigrated database). */
+function startupProblem(e: unknown, config: Config): string | null {
+  if (e instanceof StartupError) return e.message;
+  if (e instanceof FolderLockedError) {
+    return `${config.pgliteDir} is in use by another Twitterprise process (pid ${e.holder.pid}, ${e.holder.what}, since ${e.holder.since}); stop it first, or give this one its own PGLITE_DIR or a DATABASE_URL.`;
+  }
+  return null;
+}
+
+/**
+ * The process: `node dist/main.js web|worker|all` (Procfile, npm start). Waits for its dependencies,
+ * prints the ready line, drains on SIGTERM within SHUTDOWN_TIMEOUT and exits 0; a SIGTERM during
+ * start-up exits 0 at once. Start-up problems: one line, exit 1.
+ */
+export async function main(argv: string[] = process.argv.slice(2), env: Record<string, string | undefined> = process.env): Promise<void> {
   let config: Config;
   let role: Role;
   try {
-    config = parseConfig();
-    role = roleFrom(process.argv[2]);
+    config = parseConfig(env);
+    role = roleFrom(argv[0]);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.problems.join('\n')}\n`);
@@ -178,20 +235,73 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  // npm start (role all) migrates before serving; split deployments run the `release` process.
-  const app = await startApp({ config, role, log, migrate: role === 'all' });
+  const starting = new AbortController();
+  let app: RunningApp | null = null;
+  let privateRedis: { description: string; target: string; stop(): Promise<void>; stopNow(): void } | null = null;
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    if (!app) {
+      // Nothing was accepted yet: leave at once, as a drain with nothing in flight would.
+      log.info({ signal }, 'stopped during start-up');
+      starting.abort();
+      privateRedis?.stopNow();
+      process.exit(0);
+    }
     log.info({ signal }, 'draining');
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'drain failed');
-        process.exit(1);
-      },
-    );
+    const running = app;
+    // A backstop: whatever hangs, the process is gone within SHUTDOWN_TIMEOUT.
+    setTimeout(() => {
+      log.warn('drain did not finish within SHUTDOWN_TIMEOUT; exiting (unfinished jobs return to the queue)');
+      privateRedis?.stopNow();
+      process.exit(0);
+    }, config.shutdownTimeoutMs).unref();
+    running
+      .close()
+      .then(() => privateRedis?.stop())
+      .then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'drain failed');
+          privateRedis?.stopNow();
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  try {
+    // npm start on a machine without Redis: a private redis-server (SPEC §6), when REDIS_URL is unset.
+    const redisUnset = role === 'all' && !(env.REDIS_URL ?? '').trim() && !(env.REDIS_CLUSTER ?? '').trim();
+    if (redisUnset) {
+      const { answersPing, startPrivateRedis } = await import('./runtime/private-redis.js');
+      if (!(await answersPing({ host: '127.0.0.1', port: 6379 }))) {
+        privateRedis = await startPrivateRedis({ dir: './data/redis', log: log.child({ name: 'redis-server' }) });
+        config = Object.freeze({ ...config, redis: privateRedis.target, redisUrl: privateRedis.target });
+      }
+    }
+    // npm start (role all) migrates before serving; split deployments run the `release` process.
+    app = await startApp({
+      config,
+      role,
+      log,
+      migrate: role === 'all',
+      prepareInChild: true,
+      signal: starting.signal,
+      ...(privateRedis ? { redisDescription: privateRedis.description } : {}),
+    });
+  } catch (e) {
+    if (stopping) return;
+    const problem = startupProblem(e, config);
+    if (!problem) throw e;
+    log.error(problem);
+    await privateRedis?.stop();
+    process.exit(1);
+  }
 }
 
 const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);

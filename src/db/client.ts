@@ -73,3 +73,19 @@ export async function migrateDatabase(database: Database): Promise<void> {
     await migrate(database.db as never, { migrationsFolder });
   }
 }
+
+/**
+ * How many migrations of this release the database lacks (0: migrated). Reads drizzle's own table, as
+ * its migrator does: a migration is applied when one at least as recent is recorded.
+ */
+export async function pendingMigrations(database: Database): Promise<number> {
+  const { readMigrationFiles } = await import('drizzle-orm/migrator');
+  const { sql } = await import('drizzle-orm');
+  const files = readMigrationFiles({ migrationsFolder });
+  const rowsOf = (r: unknown): Record<string, unknown>[] => (Array.isArray(r) ? r : ((r as { rows?: Record<string, unknown>[] }).rows ?? []));
+  const exists = rowsOf(await database.db.execute(sql`select to_regclass('drizzle.__drizzle_migrations')::text as t`))[0]?.t;
+  if (!exists) return files.length;
+  const last = rowsOf(await database.db.execute(sql`select max(created_at)::text as last from drizzle.__drizzle_migrations`))[0]?.last;
+  const lastMillis = last === null || last === undefined ? -Infinity : Number(last);
+  return files.filter((f) => f.folderMillis > lastMillis).length;
+}
