@@ -63,3 +63,57 @@ export class MemorySampler {
     return this.peak;
   }
 }
+
+/** Parent pid of every process, from /proc (one pass). */
+function parents(): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      map.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return map;
+}
+
+/** `pid` and every process below it. */
+export function treeOf(pid: number): number[] {
+  const ppid = parents();
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) for (const [child, parent] of ppid) if (parent === tree[i]) tree.push(child);
+  return tree;
+}
+
+/** RSS of a whole process tree (`npm start`: npm, and node below it), in bytes. */
+export function treeRssOf(pid: number): number {
+  return treeOf(pid).reduce((sum, p) => sum + (memoryOf(p)?.rss ?? 0), 0);
+}
+
+/** CPU time (ms) of a whole process tree so far. */
+export function treeCpuMsOf(pid: number): number {
+  return treeOf(pid).reduce((sum, p) => sum + (cpuMsOf(p) || 0), 0);
+}
+
+/** Samples a process tree's summed RSS every `everyMs` and keeps the peak. */
+export class TreeMemorySampler {
+  peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly pid: number,
+    everyMs = 200,
+  ) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+  sample(): void {
+    this.peak = Math.max(this.peak, treeRssOf(this.pid));
+  }
+  stop(): number {
+    this.sample();
+    clearInterval(this.timer);
+    return this.peak;
+  }
+}

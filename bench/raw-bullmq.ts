@@ -1,63 +1,65 @@
-import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 
 /**
- * The raw BullMQ ceiling on this machine: N no-op jobs added in bulk (1,000 per addBulk, with the
- * pipeline's job options) and processed by one worker at the same concurrency, in one process, as the
- * pipeline's worker does; WARMUP jobs first, untimed. Prints one JSON line.
+ * The raw BullMQ ceiling as a BullMQ user would quote it: on a fresh Redis database, `Queue.addBulk`
+ * of N no-op jobs in chunks of 1,000 (a small data object, a deterministic `jobId`,
+ * `removeOnComplete: true`, `attempts: 3`), all added BEFORE processing starts; then ONE `Worker` at
+ * concurrency 50 with an async no-op processor runs them. jobs/s = N / processing time (from the
+ * worker's start to the last completion). An unreported warm-up of WARMUP jobs runs the same way
+ * first. Prints one JSON line: { n, done, ms, addMs, maxRss }.
+ *
+ * REDIS_URL must name a database of its own (e.g. redis://127.0.0.1:6379/9): it is flushed first.
  */
 const n = Number(process.env.N);
-const concurrency = Number(process.env.CONCURRENCY ?? 32);
-const prefix = process.env.PREFIX!;
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const concurrency = Number(process.env.CONCURRENCY ?? 50);
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/9';
 const timeoutMs = Number(process.env.TIMEOUT_MS ?? 600_000);
-const warmup = Number(process.env.WARMUP ?? 0);
+const warmup = Number(process.env.WARMUP ?? 1000);
 
 const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-const queue = new Queue('raw', { connection, prefix });
-let done = 0;
-let target = 0;
-let resolveAll: () => void = () => {};
-const worker = new Worker('raw', async () => undefined, {
-  connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
-  prefix,
-  concurrency,
-  settings: { backoffStrategy: () => 5000 },
-});
-worker.on('completed', () => {
-  if (++done >= target) resolveAll();
-});
-await worker.waitUntilReady();
+if (!/\/\d+$/.test(new URL(redisUrl).pathname)) throw new Error('REDIS_URL must name a database number of its own: it is flushed');
+await connection.flushdb();
+const queue = new Queue('raw', { connection });
 
-/** Adds `count` no-op jobs in bulk and resolves when all have completed (or after TIMEOUT_MS). */
-async function run(count: number): Promise<void> {
-  done = 0;
-  target = count;
-  const all = new Promise<void>((r) => (resolveAll = r));
+/** Adds `count` jobs, then runs one worker until all are done; resolves with the processing time. */
+async function run(count: number, tag: string): Promise<{ ms: number; addMs: number; done: number }> {
+  const addStart = performance.now();
   for (let i = 0; i < count; i += 1000) {
-    const jobs = Array.from({ length: Math.min(1000, count - i) }, () => {
-      const id = randomUUID();
-      return {
-        name: 'webhook',
-        data: { deliveryId: id, route: 'webhook' },
-        opts: { jobId: id, attempts: 8, backoff: { type: 'custom' }, removeOnComplete: true, removeOnFail: { count: 1000 } },
-      };
-    });
+    const jobs = Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({
+      name: 'noop',
+      data: { i: i + k },
+      opts: { jobId: `${tag}-${i + k}`, removeOnComplete: true, attempts: 3 },
+    }));
     await queue.addBulk(jobs);
   }
+  const addMs = performance.now() - addStart;
+  let done = 0;
+  let resolveAll: () => void = () => {};
+  const all = new Promise<void>((r) => (resolveAll = r));
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker('raw', async () => undefined, {
+    connection: workerConnection,
+    concurrency,
+    autorun: false,
+  });
+  worker.on('completed', () => {
+    if (++done >= count) resolveAll();
+  });
+  const started = performance.now();
+  void worker.run();
   const timer = setTimeout(() => resolveAll(), timeoutMs);
   await all;
+  const ms = performance.now() - started;
   clearTimeout(timer);
+  await worker.close();
+  await workerConnection.quit();
+  return { ms, addMs, done };
 }
 
-// The same warm-up the pipeline's worker gets: its code is compiled before the timed run.
-if (warmup > 0) await run(warmup);
-const started = performance.now();
-await run(n);
-const elapsed = performance.now() - started;
-process.stdout.write(`${JSON.stringify({ n, done, ms: elapsed, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
-await worker.close();
+if (warmup > 0) await run(warmup, 'warm');
+const r = await run(n, 'timed');
+process.stdout.write(`${JSON.stringify({ n, done: r.done, ms: r.ms, addMs: r.addMs, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
 await queue.obliterate({ force: true });
 await queue.close();
 await connection.quit();

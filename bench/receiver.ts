@@ -19,9 +19,13 @@ const REQUEST_LINE = /^[A-Z]+ \S+ HTTP\/1\.[01](?:\r\n|$)/;
  */
 export class LeanReceiver extends DeliveryTally {
   private readonly sockets = new Set<Socket>();
+  /** Every `sampleEvery`-th request's signature headers and body, kept whole so the bench can verify them. */
+  readonly samples: Sample[] = [];
+  private sampleEvery = 0;
 
-  static async start(opts: { ports?: number } = {}): Promise<LeanReceiver> {
+  static async start(opts: { ports?: number; sampleEvery?: number } = {}): Promise<LeanReceiver> {
     const r = new LeanReceiver();
+    r.sampleEvery = opts.sampleEvery ?? 0;
     for (let i = 0; i < (opts.ports ?? 1); i++) {
       const server = createServer((socket) => r.accept(socket));
       await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
@@ -40,9 +44,17 @@ export class LeanReceiver extends DeliveryTally {
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => {}); // a peer that resets is normal
-    const conn = new Connection(socket, this.count);
+    const conn = new Connection(socket, this.count, this.wantSample);
     socket.on('data', (chunk: Buffer) => conn.read(chunk));
   }
+
+  override reset(): void {
+    super.reset();
+    this.samples.length = 0;
+  }
+
+  /** Whether the next request's signature is kept (every sampleEvery-th, counted over all connections). */
+  private readonly wantSample = (): ((s: Sample) => void) | null => (this.sampleEvery > 0 && this.requests % this.sampleEvery === 0 ? (x) => this.samples.push(x) : null);
 
   /** One complete request: false (400) without a webhook-id. */
   private readonly count = (id: string | null): boolean => {
@@ -51,6 +63,14 @@ export class LeanReceiver extends DeliveryTally {
     this.arrived(id);
     return true;
   };
+}
+
+/** One request's Standard Webhooks headers and its body, as they arrived. */
+export interface Sample {
+  id: string;
+  timestamp: string;
+  signature: string;
+  body: string;
 }
 
 /** One keep-alive connection's parser state: requests may straddle chunks, or several share one. */
@@ -62,6 +82,8 @@ class Connection {
   private id: string | null = null;
   private length = 0;
   private close = false;
+  private timestamp = '';
+  private signature = '';
   /** A closing answer is written: ignore the rest. */
   private done = false;
   private readonly out: Buffer[] = [];
@@ -69,6 +91,7 @@ class Connection {
   constructor(
     private readonly socket: Socket,
     private readonly count: (id: string | null) => boolean,
+    private readonly wantSample: () => ((s: Sample) => void) | null,
   ) {}
 
   read(chunk: Buffer): void {
@@ -97,6 +120,9 @@ class Connection {
         this.skip = this.length - (buf.length - end - 4);
         break;
       } else {
+        const keep = this.id !== null ? this.wantSample() : null;
+        // Only a body whole in this buffer is sampled (nearly all are); the count is unaffected.
+        keep?.({ id: this.id!, timestamp: this.timestamp, signature: this.signature, body: buf.toString('utf8', end + 4, end + 4 + this.length) });
         pos = scan = end + 4 + this.length;
         this.answer();
       }
@@ -127,6 +153,7 @@ class Connection {
     if (at < 0) at = head.length;
     this.close = head.startsWith('HTTP/1.0', at - 8);
     this.id = null;
+    this.timestamp = this.signature = '';
     this.length = 0;
     while (at < head.length) {
       const start = at + 2;
@@ -138,6 +165,8 @@ class Connection {
       const name = head.slice(start, colon).toLowerCase();
       const value = head.slice(colon + 1, at).trim();
       if (name === 'webhook-id') this.id = value;
+      else if (name === 'webhook-timestamp') this.timestamp = value;
+      else if (name === 'webhook-signature') this.signature = value;
       else if (name === 'transfer-encoding') return false;
       else if (name === 'connection') this.close = /\bclose\b/i.test(value) || (this.close && !/\bkeep-alive\b/i.test(value));
       else if (name === 'content-length') {

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Webhook } from 'standardwebhooks';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeanReceiver } from '../../bench/receiver.js';
@@ -152,6 +153,37 @@ describe('LeanReceiver', () => {
       firstAt: 0,
       lastAt: 0,
     });
+  });
+});
+
+describe('LeanReceiver samples', () => {
+  it('keeps every n-th request whole, so the bench can verify real signatures', async () => {
+    const secret = `whsec_${Buffer.from('bench-sampling-secret-0123456789').toString('base64')}`;
+    const sampling = await LeanReceiver.start({ sampleEvery: 3 });
+    const dispatcher = new Agent({ connections: 2 });
+    try {
+      const wh = new Webhook(secret);
+      for (let i = 0; i < 9; i++) {
+        const body = JSON.stringify({ type: 'status.created', data: { id: `s${i}`, text: 'é'.repeat(i) } });
+        const at = new Date();
+        const res = await request(sampling.url(i), {
+          method: 'POST',
+          dispatcher,
+          headers: { 'content-type': 'application/json', 'webhook-id': `msg_${i}`, 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': wh.sign(`msg_${i}`, at, body) },
+          body,
+        });
+        await res.body.text();
+      }
+      expect(sampling.samples.map((s) => s.id)).toEqual(['msg_0', 'msg_3', 'msg_6']);
+      for (const s of sampling.samples) {
+        expect(() => wh.verify(s.body, { 'webhook-id': s.id, 'webhook-timestamp': s.timestamp, 'webhook-signature': s.signature })).not.toThrow();
+      }
+      const forged = { ...sampling.samples[0]!, body: sampling.samples[0]!.body.replace('s0', 's9') };
+      expect(() => wh.verify(forged.body, { 'webhook-id': forged.id, 'webhook-timestamp': forged.timestamp, 'webhook-signature': forged.signature })).toThrow();
+    } finally {
+      await dispatcher.close();
+      await sampling.close();
+    }
   });
 });
 
