@@ -8,7 +8,7 @@ import type { StatusView } from '../core/messages.js';
 import { canView, noViewer, type ViewerFacts } from '../core/permissions.js';
 import type { StatusPlatform } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
-import { blocks, follows, serviceOwners, sources, statuses } from '../db/schema.js';
+import { blocks, follows, outbox, serviceOwners, sources, statuses } from '../db/schema.js';
 import type { AppContext } from './context.js';
 import { writeOutbox } from './outbox.js';
 import { getSourceById, isOwnerOf, type SourceRow } from './people.js';
@@ -29,10 +29,13 @@ export interface PostInput {
   platform: StatusPlatform;
   /** Makes a repeat harmless: `tok:<tokenId>:<Idempotency-Key>`, `slack:<team>:<channel>:<ts>`, ... */
   dedupeKey?: string;
+  /** Not delivered after this time (a calendar reminder expires when its event starts). */
+  expiresAt?: Date | null;
+  /** `data.input` of a status pulled by an input (SPEC section 7). */
+  input?: Record<string, unknown> | null;
+  /** The source's row when the caller already holds it (the API's token owner): saves reading it again. */
+  source?: SourceRow;
 }
-
-const isUniqueViolation = (e: unknown) =>
-  typeof e === 'object' && e !== null && ((e as { code?: string }).code === '23505' || (e as { cause?: { code?: string } }).cause?.code === '23505');
 
 /**
  * Accepts a status: the status and its outbox record are written in one transaction, so a crash
@@ -40,41 +43,59 @@ const isUniqueViolation = (e: unknown) =>
  */
 export async function postStatus(ctx: AppContext, input: PostInput): Promise<{ status: StatusView; created: boolean }> {
   const text = checkText(input.text);
-  const source = await getSourceById(ctx.db, input.sourceId);
+  const source = input.source?.id === input.sourceId ? input.source : await getSourceById(ctx.db, input.sourceId);
   if (!source) throw notFound('Unknown source.');
-  if (input.dedupeKey) {
-    const prior = await byDedupeKey(ctx.db, input.dedupeKey);
-    if (prior) return { status: toStatusView(ctx.config.publicUrl, prior, source), created: false };
-  }
-  const now = ctx.clock.now();
-  try {
-    const row = await ctx.db.transaction(async (tx) => {
-      const [s] = await tx
-        .insert(statuses)
-        .values({
-          id: newId(now.getTime()),
-          sourceId: source.id,
-          authorId: input.authorId ?? null,
-          text,
-          platform: input.platform,
-          entities: parseEntities(text),
-          words: wordsOf(text),
-          dedupeKey: input.dedupeKey ?? null,
-          createdAt: now,
-        })
-        .returning();
-      await writeOutbox(tx, { event: 'status.created', payload: { statusId: s!.id } });
-      return s!;
-    });
+  // One statement, one round trip: the status and its outbox row commit together, and a repeated
+  // dedupe key writes neither (then the first status is the answer).
+  const row = await writeStatus(ctx.db, source, { ...input, text }, ctx.clock.now(), 'skip-repeat');
+  if (row) {
     ctx.kick();
     return { status: toStatusView(ctx.config.publicUrl, row, source), created: true };
-  } catch (e) {
-    if (input.dedupeKey && isUniqueViolation(e)) {
-      const prior = await byDedupeKey(ctx.db, input.dedupeKey);
-      if (prior) return { status: toStatusView(ctx.config.publicUrl, prior, source), created: false };
-    }
-    throw e;
   }
+  const prior = input.dedupeKey ? await byDedupeKey(ctx.db, input.dedupeKey) : null;
+  if (!prior) throw new Error('a status was neither written nor found by its dedupe key');
+  return { status: toStatusView(ctx.config.publicUrl, prior, source), created: false };
+}
+
+/**
+ * The write half of postStatus, inside the caller's transaction: the status and its outbox record.
+ * Inputs call it in the transaction that records the items it posts (so none is ever posted twice);
+ * the caller commits, then calls `ctx.kick()`.
+ */
+export async function insertStatus(tx: DbOrTx, source: Pick<SourceRow, 'id'>, input: PostInput, now: Date): Promise<StatusRow> {
+  return (await writeStatus(tx, source, input, now, 'throw'))!;
+}
+
+/**
+ * `with s as (insert into statuses ... returning id) insert into outbox select ... from s`: the status
+ * and its outbox row in one statement (atomic on its own, so no transaction of four round trips). The
+ * row is built here, so nothing is read back. On a repeated dedupe key: `skip-repeat` writes nothing and
+ * returns null; `throw` raises the unique violation (a caller's transaction then rolls back whole).
+ */
+async function writeStatus(db: DbOrTx, source: Pick<SourceRow, 'id'>, input: PostInput, now: Date, repeat: 'skip-repeat' | 'throw'): Promise<StatusRow | null> {
+  const text = checkText(input.text);
+  const row: StatusRow = {
+    id: newId(now.getTime()),
+    sourceId: source.id,
+    authorId: input.authorId ?? null,
+    text,
+    platform: input.platform,
+    entities: parseEntities(text),
+    words: wordsOf(text),
+    dedupeKey: input.dedupeKey ?? null,
+    createdAt: now,
+    deletedAt: null,
+    expiresAt: input.expiresAt ?? null,
+    input: input.input ?? null,
+  };
+  const insert = db.insert(statuses).values(row);
+  const statusInsert = repeat === 'skip-repeat' ? insert.onConflictDoNothing({ target: statuses.dedupeKey }) : insert;
+  const result: unknown = await db.execute(
+    sql`with s as ${statusInsert.returning({ id: statuses.id })} insert into ${outbox} (event, payload) select 'status.created', jsonb_build_object('statusId', s.id) from s returning 1`,
+  );
+  // postgres.js answers with the rows, PGlite with { rows }.
+  const written = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
+  return written.length ? row : null;
 }
 
 async function byDedupeKey(db: DbOrTx, key: string): Promise<StatusRow | null> {
