@@ -6,8 +6,9 @@ import { createTestContext, type TestContext } from '../../helpers/context.js';
 import { personalMessage, postActivity, startTeamsApp, teamsUser, type TeamsApp } from './helpers.js';
 
 /**
- * With credentials configured, an activity without a JWT is refused. Only the no-header case is tested:
- * checking a token, even a bad one, would fetch Microsoft's OpenID metadata, and tests talk to 127.0.0.1 only.
+ * With credentials configured, an activity without a JWT is refused, before any outbound connection.
+ * Tokens (forged, valid, for another serviceUrl) are tested against a fake OpenID issuer on 127.0.0.1:
+ * test/security/teams-inbound.test.ts.
  */
 describe('Teams with MICROSOFT_APP_ID set', () => {
   let t: TestContext;

@@ -207,9 +207,9 @@ export interface TeamsApp {
 }
 
 /** An express app with only the Teams integration mounted, on 127.0.0.1 and a free port. */
-export async function startTeamsApp(ctx: AppContext): Promise<TeamsApp> {
+export async function startTeamsApp(ctx: AppContext, opts: Parameters<typeof createTeamsIntegration>[1] = {}): Promise<TeamsApp> {
   const app = express();
-  const integration = createTeamsIntegration(ctx);
+  const integration = createTeamsIntegration(ctx, opts);
   integration.mount!(app);
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
