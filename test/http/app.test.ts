@@ -170,7 +170,7 @@ describe('request log', () => {
     await h.call('POST', '/api/v1/statuses', { token: ADMIN, body: { text: 'api body text', as: 'build' } });
     const text = lines.join('\n');
     expect(text).toContain('"route":"/hooks/:token"');
-    expect(text).toContain('"route":"/feeds/:file"');
+    expect(text).toContain('"route":"/feeds/:handle.atom"');
     expect(text).toMatch(/"method":"POST","route":"\/api\/v1\/statuses","status":201/);
     expect(text).not.toContain(secret);
     expect(text).not.toContain(ADMIN);

@@ -5,8 +5,10 @@ import { DomainError } from '../../core/errors.js';
 import { escapeHtml } from '../../core/html.js';
 import type { StatusView } from '../../core/messages.js';
 import { htmlDocument, PAGE_CSP } from '../../web/html-page.js';
-import { parseInput } from '../problem.js';
-import { idParam } from './statuses.js';
+import { z } from 'zod';
+import { route } from '../route.js';
+import { statusSchema } from '../schemas.js';
+import { statusIdParams } from './statuses.js';
 
 /** Nobody is signed in on a page opened from a link: only what anyone may see is shown. */
 const anonymous = { id: null, isAdmin: false };
@@ -38,25 +40,45 @@ function page(v: StatusView, publicUrl: string): string {
  * which reveals nothing. With a token,
  * `GET /api/v1/statuses/:id` shows whatever the token may see.
  */
+const html = z.string().meta({ description: 'An HTML page' });
+
 export function statusPageRoutes(ctx: AppContext): Router {
   const r = Router();
-  r.get('/statuses/:id', async (req, res) => {
-    // A status can be deleted or its source protected at any moment: caches must ask again every time.
-    res.set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': PAGE_CSP });
-    res.vary('Accept');
-    // A browser asks for HTML first; anything else (curl's */*, an app) gets JSON and problem+json.
-    const html = req.accepts(['json', 'html']) === 'html';
-    const id = parseInput(idParam, req.params.id, 'path');
-    let view: StatusView;
-    try {
-      ({ view } = await getStatus(ctx, id, anonymous));
-    } catch (err) {
-      if (!(html && err instanceof DomainError && err.code === 'not_found')) throw err;
-      res.status(404).type('html').send(NOT_HERE);
-      return;
-    }
-    if (html) res.type('html').send(page(view, ctx.config.publicUrl));
-    else res.json(view);
-  });
+  route(
+    r,
+    {
+      method: 'get',
+      path: '/statuses/:id',
+      operationId: 'getStatusPage',
+      summary: 'The public page of a status',
+      description:
+        'Where a status\'s `url` points. Without a token: a public status as an HTML page (for a browser) or JSON (`Accept: application/json`); ' +
+        'a protected, deleted or unknown one is the same 404, which reveals nothing. With a token, use `GET /api/v1/statuses/{id}`.',
+      tags: ['public'],
+      auth: 'none',
+      request: { params: statusIdParams },
+      responses: {
+        200: { description: 'The status', body: statusSchema, content: { 'text/html': html } },
+        404: { description: 'Not here: deleted, not public, or unknown (a page for a browser, a problem otherwise)', content: { 'text/html': html } },
+      },
+      problems: [404],
+    },
+    async ({ params }, req, res) => {
+      // A status can be deleted or its source protected at any moment: caches must ask again every time.
+      res.set({ 'Cache-Control': 'no-cache', 'Content-Security-Policy': PAGE_CSP });
+      res.vary('Accept');
+      // A browser asks for HTML first; anything else (curl's */*, an app) gets JSON and problem+json.
+      const wantsHtml = req.accepts(['json', 'html']) === 'html';
+      let view: StatusView;
+      try {
+        ({ view } = await getStatus(ctx, params.id, anonymous));
+      } catch (err) {
+        if (!(wantsHtml && err instanceof DomainError && err.code === 'not_found')) throw err;
+        return { status: 404, body: NOT_HERE, type: 'html' };
+      }
+      if (wantsHtml) return { status: 200, body: page(view, ctx.config.publicUrl), type: 'html' };
+      return { status: 200, body: view };
+    },
+  );
   return r;
 }
