@@ -1,11 +1,7 @@
 import { z } from 'zod';
 import { parseClusterNodes, type RedisTarget } from './redis.js';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-/** A switch that may be left unset (or empty): undefined then, so that another variable can decide. */
+/** A switch (true/false, 1/0, yes/no) that may be left unset or empty: undefined then, so that a default or another variable decides. */
 const optionalBool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
   .optional()
@@ -94,6 +90,8 @@ const schema = z.object({
   TWILIO_API_URL: url('Twilio REST API base').default('https://api.twilio.com'),
   SMS_PER_HOUR: wholeNumber(1, 10_000, 20),
   STARTUP_TIMEOUT: wholeNumber(1, 86_400, 60),
+  /** Where `npm start` looks for a Redis before it starts a private one (tests move it off 6379). */
+  LOCAL_REDIS_PORT: wholeNumber(1, 65535, 6379),
   SHUTDOWN_TIMEOUT: wholeNumber(1, 3600, 25),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -141,6 +139,8 @@ export interface Config {
   readonly startupTimeoutMs: number;
   /** How long SIGTERM waits for in-flight work (SHUTDOWN_TIMEOUT), in ms. */
   readonly shutdownTimeoutMs: number;
+  /** The port on 127.0.0.1 where `npm start` (REDIS_URL unset) looks for a Redis before starting its own. */
+  readonly localRedisPort: number;
   /** The XMPP component (SPEC section 8); null when XMPP_SERVICE, XMPP_DOMAIN and XMPP_SECRET are unset. */
   readonly xmpp: { readonly service: string; readonly domain: string; readonly secret: string } | null;
   /** SMS (SPEC section 9); null when SMS_PROVIDER is unset. `perHour`: most status texts to one number in any 60 minutes. */
@@ -245,6 +245,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     logLevel: e.LOG_LEVEL,
     startupTimeoutMs: e.STARTUP_TIMEOUT * 1000,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,
+    localRedisPort: e.LOCAL_REDIS_PORT,
     xmpp:
       e.XMPP_SERVICE && e.XMPP_DOMAIN && e.XMPP_SECRET
         ? Object.freeze({ service: e.XMPP_SERVICE.replace(/^tcp:/, 'xmpp:').replace(/\/$/, ''), domain: e.XMPP_DOMAIN.toLowerCase(), secret: e.XMPP_SECRET })

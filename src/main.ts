@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectRedis, describeRedis } from './redis.js';
+import { applyAdminHandles } from './app/admins.js';
 import type { AppContext } from './app/context.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -10,10 +11,14 @@ import { createHttpApp } from './http/app.js';
 import { createStatusLimiter } from './http/rate-limit.js';
 import { createMetrics, type MetricsRegistry } from './http/metrics.js';
 import type { PipelineApi } from './http/pipeline-api.js';
+import { webhookDestinationCheck } from './http/webhook-destination.js';
 import { slackMode } from './integrations/slack/mode.js';
 import type { Integration } from './integrations/types.js';
+import type { XmppIntegration, XmppIntegrationOptions } from './integrations/xmpp/index.js';
+import { createWebhookChannel } from './integrations/webhooks/channel.js';
 import { createLogger, type Logger } from './log.js';
 import type { Messengers } from './pipeline/messenger.js';
+import type { Channel } from './pipeline/channel.js';
 import { createPipeline, type Pipeline } from './pipeline/index.js';
 import { readyLine } from './ready-line.js';
 import { StartupError, waitForDependencies } from './runtime/dependencies.js';
@@ -39,6 +44,8 @@ export interface StartOptions {
   prepareInChild?: boolean;
   /** How the ready line names Redis (default: from the configuration). */
   redisDescription?: string;
+  /** XMPP connection tuning (tests: shorter waits). */
+  xmpp?: Partial<Pick<XmppIntegrationOptions, 'waitMs' | 'pingTimeoutMs' | 'keepaliveMs' | 'leaderPollMs'>>;
 }
 
 export interface RunningApp {
@@ -78,6 +85,8 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
 
   let kick: () => void = () => {};
   const ctx: AppContext = { db: database.db, config, log, clock: opts.clock ?? systemClock, kick: () => kick() };
+  // ADMIN_HANDLES always wins: listed people get the stored flag too, so chat agrees with the console and API.
+  await applyAdminHandles(ctx);
   const metrics = createMetrics();
   // Integrations: each loaded (a dynamic import) and registered only when configured, so an integration
   // that is off costs no memory. Teams is always on (an empty app id means local, unauthenticated), and
@@ -97,10 +106,38 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
   const messengers: Messengers = {};
   for (const i of integrations) if (i.messenger) messengers[i.messenger.platform] = i.messenger;
 
-  const pipeline = await createPipeline({ ctx, redisUrl: config.redis, prefix: config.queuePrefix, messengers, metrics, role });
+  // XMPP (SPEC section 8): every worker gets the xmpp channel; one of them (the lock's holder) the connection.
+  let xmpp: XmppIntegration | null = null;
+  if (config.xmpp && role !== 'web') {
+    const { createXmppIntegration } = await import('./integrations/xmpp/index.js');
+    xmpp = createXmppIntegration(ctx, { redis: config.redis, prefix: config.queuePrefix, ...opts.xmpp });
+  }
+
+  // SMS (SPEC section 9), only when SMS_PROVIDER is set: inbound webhook, route `sms`, codes sent at once.
+  let sms: { channel: Channel } | null = null;
+  if (config.sms) {
+    const { createSms } = await import('./integrations/sms/index.js');
+    const setup = createSms(ctx);
+    integrations.push(setup.integration);
+    ctx.sms = setup.sender;
+    sms = setup;
+  }
+
+  // Outbound channels of integrations are registered here, and only here (the pipeline imports none).
+  const channels = { webhook: createWebhookChannel({ ctx }), ...(xmpp ? { xmpp: xmpp.channel } : {}), ...(sms ? { sms: sms.channel } : {}) };
+  const pipeline = await createPipeline({ ctx, redisUrl: config.redis, prefix: config.queuePrefix, messengers, metrics, role, channels });
   kick = () => pipeline.kick();
+  xmpp?.start();
 
   const digests = role === 'web' ? null : await email.startDigestScheduler({ ctx, redisUrl: config.redis, prefix: config.queuePrefix, mailer });
+  // Inputs (feeds, calendars): the worker side sweeps due inputs and polls them (src/pipeline/inputs.ts).
+  const inputPolls =
+    role === 'web'
+      ? null
+      : await (async () => {
+          const [{ createInputPoller }, { startInputScheduler }] = await Promise.all([import('./integrations/inputs/poller.js'), import('./pipeline/inputs.js')]);
+          return startInputScheduler({ ctx, queues: pipeline.queues, poll: createInputPoller({ ctx }) });
+        })();
 
   let server: Server | null = null;
   let url: string | null = null;
@@ -116,8 +153,16 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
       redeliver: (deliveryId) => pipeline.redeliver(deliveryId),
       sendDigestsNow: async () => ({ sent: (await email.sendDueDigests(ctx, { force: true, mailer })).sent.length }),
     };
+    // The web console (SPEC section 10): a door over src/app, loaded only where HTTP is served, mounted last.
+    const { createConsole } = await import('./console/index.js');
+    const q = pipeline.queues;
+    const consoleDoor = createConsole(ctx, {
+      pipeline: pipelineApi,
+      checkDestination: webhookDestinationCheck(config),
+      queues: [q.fanOut, q.deliver, q.deliverBatch, q.retract, q.release],
+    });
     const app = createHttpApp(ctx, {
-      integrations,
+      integrations: [...integrations, consoleDoor],
       metrics,
       pipeline: pipelineApi,
       statusLimiter: createStatusLimiter({ perMinute: config.statusRateLimit, redis: limits ?? undefined, prefix: config.queuePrefix }),
@@ -189,6 +234,8 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
           s.closeAllConnections();
         }
         for (const i of integrations) if (i.stop) await within(`the ${i.name} integration`, () => i.stop!());
+        if (xmpp) await within('the XMPP component', () => xmpp.stop());
+        if (inputPolls) await within('the input poller', () => inputPolls.close());
         if (digests) await within('the digest scheduler', () => digests.close());
         await within('the queues and workers', () => pipeline.close());
         probe.disconnect();
@@ -279,9 +326,12 @@ export async function main(argv: string[] = process.argv.slice(2), env: Record<s
     const redisUnset = role === 'all' && !(env.REDIS_URL ?? '').trim() && !(env.REDIS_CLUSTER ?? '').trim();
     if (redisUnset) {
       const { answersPing, startPrivateRedis } = await import('./runtime/private-redis.js');
-      if (!(await answersPing({ host: '127.0.0.1', port: 6379 }))) {
+      if (!(await answersPing({ host: '127.0.0.1', port: config.localRedisPort }))) {
         privateRedis = await startPrivateRedis({ dir: './data/redis', log: log.child({ name: 'redis-server' }) });
         config = Object.freeze({ ...config, redis: privateRedis.target, redisUrl: privateRedis.target });
+      } else if (config.localRedisPort !== 6379) {
+        const local = `redis://127.0.0.1:${config.localRedisPort}`;
+        config = Object.freeze({ ...config, redis: local, redisUrl: local });
       }
     }
     // npm start (role all) migrates before serving; split deployments run the `release` process.
