@@ -56,3 +56,13 @@ export function parseClusterNodes(value: string): { host: string; port: number }
   if (nodes.length === 0 || nodes.some((n) => n === null)) return null;
   return nodes as { host: string; port: number }[];
 }
+
+/**
+ * The key prefix of one queue: `{tp:deliver}` for queue `deliver` under QUEUE_PREFIX `tp`. The braces
+ * are a Redis Cluster hash tag: every key of one queue lands in one slot (BullMQ's scripts touch several
+ * keys of a queue at once), and each queue has a tag of its own, so the queues spread over the shards.
+ * Braces already in QUEUE_PREFIX (the old advice, `{tp}`) are dropped so that tags do not nest.
+ */
+export function queueKeyPrefix(base: string, queue: string): string {
+  return `{${base.replace(/[{}]/g, '')}:${queue}}`;
+}

@@ -6,7 +6,7 @@ import { deliveries, follows, webhooks } from '../db/schema.js';
 import { recordConsent, type Via } from './audit.js';
 import type { AppContext } from './context.js';
 import { labelOf } from './follows.js';
-import { generateWebhookSecret } from '../integrations/webhooks/sign.js';
+import { generateWebhookSecret } from '../net/webhook-signing.js';
 import { mayActAs } from './people.js';
 
 export type WebhookRow = typeof webhooks.$inferSelect;

@@ -1,6 +1,4 @@
 import type { AppContext } from '../app/context.js';
-import { createWebhookChannel } from '../integrations/webhooks/channel.js';
-import type { LookupFn } from '../net/address-guard.js';
 import type { ChannelRegistry } from './channel.js';
 import { createChatChannel } from './channels/chat-channel.js';
 import { createDmChannel } from './channels/dm.js';
@@ -19,13 +17,18 @@ export { redeliver, sendTestEvent, type CommandDeps } from './commands.js';
 export { startWorkers, type StartWorkersOptions, type Workers } from './worker.js';
 export type { PipelineMetrics } from './metrics.js';
 
-/** Every route's channel: chat DMs and channels through the messengers, the digest, webhooks. */
-export function defaultChannels(opts: { ctx: AppContext; messengers: Messengers; lookup?: LookupFn }): ChannelRegistry {
+/**
+ * The channels that live in integrations/ and that main.ts registers: webhooks always (and XMPP, SMS
+ * when configured, over the placeholders below). The pipeline never imports an integration.
+ */
+export type IntegrationChannels = Pick<ChannelRegistry, 'webhook'> & Partial<ChannelRegistry>;
+
+/** The routes the pipeline serves itself: chat DMs and channels through the messengers, the digest; routes not configured skip. */
+export function defaultChannels(opts: { ctx: AppContext; messengers: Messengers }): Omit<ChannelRegistry, 'webhook'> {
   return {
     dm: createDmChannel(opts),
     channel: createChatChannel(opts),
     email: emailDigestChannel,
-    webhook: createWebhookChannel({ ctx: opts.ctx, ...(opts.lookup ? { lookup: opts.lookup } : {}) }),
     sms: notConfiguredChannel('sms', 'SMS is not configured on this server'),
     // main.ts puts the XMPP integration's channel here when XMPP_SERVICE is set.
     xmpp: notConfiguredChannel('xmpp', 'XMPP is not configured on this server'),
@@ -40,9 +43,8 @@ export interface PipelineOptions {
   metrics?: PipelineMetrics | undefined;
   /** web: relay + commands; worker and all: also every worker. */
   role: 'web' | 'worker' | 'all';
-  /** Replace single routes (tests); the rest come from defaultChannels. */
-  channels?: Partial<ChannelRegistry>;
-  lookup?: LookupFn;
+  /** The integrations' channels (main.ts), and any route a test replaces; the rest come from defaultChannels. */
+  channels: IntegrationChannels;
 }
 
 export interface Pipeline {
@@ -64,7 +66,7 @@ export interface Pipeline {
  */
 export async function createPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const { ctx } = opts;
-  const channels: ChannelRegistry = { ...defaultChannels({ ctx, messengers: opts.messengers, ...(opts.lookup ? { lookup: opts.lookup } : {}) }), ...opts.channels };
+  const channels: ChannelRegistry = { ...defaultChannels({ ctx, messengers: opts.messengers }), ...opts.channels };
   const queues = createQueues(opts.redisUrl, opts.prefix, ctx.log.child({ name: 'queues' }));
   const enqueue = createEnqueuer(queues, maxAttemptsOf(channels));
   const relay = startRelay({ ctx, fanOut: queues.fanOut, metrics: opts.metrics });

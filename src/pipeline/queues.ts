@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { Logger } from '../log.js';
-import { connectRedis, type RedisConnection, type RedisTarget } from '../redis.js';
+import { connectRedis, queueKeyPrefix, type RedisConnection, type RedisTarget } from '../redis.js';
 import { z } from 'zod';
 
 /** BullMQ queue names. Job ids never contain ':' (BullMQ uses it as its key separator). */
@@ -84,15 +84,8 @@ export const keepJobs: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = 
  */
 export const workerLocks = { lockDuration: 15_000, stalledInterval: 5_000 } satisfies Pick<WorkerOptions, 'lockDuration' | 'stalledInterval'>;
 
-/**
- * The key prefix of one queue: `{tp:deliver}` for queue `deliver` under QUEUE_PREFIX `tp`. The braces
- * are a Redis Cluster hash tag: every key of one queue lands in one slot (BullMQ's scripts touch several
- * keys of a queue at once), and each queue has a tag of its own, so the queues spread over the shards.
- * Braces already in QUEUE_PREFIX (the old advice, `{tp}`) are dropped so that tags do not nest.
- */
-export function queueKeyPrefix(base: string, queue: string): string {
-  return `{${base.replace(/[{}]/g, '')}:${queue}}`;
-}
+/** Lives in redis.ts (integrations name their own queues with it); exported here too for the queues' callers. */
+export { queueKeyPrefix };
 
 export interface Queues {
   fanOut: Queue<FanOutJob>;

@@ -7,7 +7,7 @@ import { deliveries, follows, sources, statuses } from '../db/schema.js';
 import { reachPerson } from './channels/reach-person.js';
 import type { Messengers } from './messenger.js';
 import type { PipelineMetrics } from './metrics.js';
-import { waitingStatusDeliveries } from './waiting.js';
+import { waitingStatusDeliveries } from '../db/waiting.js';
 import type { DeliveryOutcome } from './channel.js';
 
 export interface ReleaseDeps {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/core/ids.js';
 import { deliveries, webhooks } from '../../src/db/schema.js';
 import type { PipelineApi } from '../../src/http/pipeline-api.js';
+import { createWebhookChannel } from '../../src/integrations/webhooks/channel.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/index.js';
 import { REDIS_URL } from '../helpers/db.js';
 import { expectProblem, startHarness, type Harness } from './harness.js';
@@ -21,7 +22,7 @@ let followId: string;
 
 beforeAll(async () => {
   h = await startHarness({ pipeline: api });
-  pipeline = await createPipeline({ ctx: h.t.ctx, redisUrl: REDIS_URL, prefix: h.t.prefix, messengers: {}, role: 'web' });
+  pipeline = await createPipeline({ ctx: h.t.ctx, redisUrl: REDIS_URL, prefix: h.t.prefix, messengers: {}, role: 'web', channels: { webhook: createWebhookChannel({ ctx: h.t.ctx }) } });
   alice = await h.person('alice');
   const w = await h.call('POST', '/api/v1/webhooks', { token: alice.token, body: { url: 'http://127.0.0.1:9/hook' } });
   webhookId = w.body.id;

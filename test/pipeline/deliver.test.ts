@@ -5,6 +5,7 @@ import { writeOutbox } from '../../src/app/outbox.js';
 import { deleteStatus } from '../../src/app/statuses.js';
 import type { OutboundMessage } from '../../src/core/messages.js';
 import { deliveries, sources } from '../../src/db/schema.js';
+import { createWebhookChannel } from '../../src/integrations/webhooks/channel.js';
 import { createPipeline, defaultChannels, type Pipeline } from '../../src/pipeline/index.js';
 import { jobIds } from '../../src/pipeline/queues.js';
 import { releaseHeld } from '../../src/pipeline/release.js';
@@ -31,7 +32,7 @@ beforeAll(async () => {
     messengers,
     role: 'all',
     // Chat backoff is seconds to minutes; the tests keep the attempts and shorten the waits.
-    channels: { dm: { ...channels.dm, backoffMs: () => 20 }, channel: { ...channels.channel, backoffMs: () => 20 } },
+    channels: { webhook: createWebhookChannel({ ctx }), dm: { ...channels.dm, backoffMs: () => 20 }, channel: { ...channels.channel, backoffMs: () => 20 } },
   });
   kick = () => pipeline.kick();
 });

@@ -5,7 +5,7 @@ import { newId } from '../../src/core/ids.js';
 import type { OutboundMessage } from '../../src/core/messages.js';
 import type { ChatPlatform } from '../../src/core/types.js';
 import { channels, deliveries, follows, identities, serviceOwners, sources, webhooks } from '../../src/db/schema.js';
-import { generateWebhookSecret } from '../../src/integrations/webhooks/sign.js';
+import { generateWebhookSecret } from '../../src/net/webhook-signing.js';
 import type { ChannelAddress, IdentityAddress, MessageRef, Messenger, SendOutcome } from '../../src/pipeline/messenger.js';
 import { waitUntil as poll, type Maybe } from '../helpers/wait.js';
 

@@ -5,7 +5,7 @@ import type { StatusView } from '../../core/messages.js';
 import type { Tx } from '../../db/client.js';
 import { inJsonList } from '../../db/json-params.js';
 import { deliveries, digestRuns, follows, sources, statuses } from '../../db/schema.js';
-import { waitingStatusDeliveries } from '../../pipeline/waiting.js';
+import { waitingStatusDeliveries } from '../../db/waiting.js';
 import { digestDue } from './due.js';
 import { renderDigest, type DigestGroup } from './render-digest.js';
 import { createMailer, type Mailer } from './transport.js';

@@ -1,7 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { AppContext } from '../../app/context.js';
-import { queueKeyPrefix } from '../../pipeline/queues.js';
-import { connectRedis, type RedisTarget } from '../../redis.js';
+import { connectRedis, queueKeyPrefix, type RedisTarget } from '../../redis.js';
 import { sendDueDigests } from './digest.js';
 import type { Mailer } from './transport.js';
 

@@ -1,6 +1,6 @@
 export { createWebhookChannel, DISABLE_AFTER_MS, type WebhookBody, type WebhookChannelDeps } from './channel.js';
 export { sendWebhook, type WebhookRequest, type WebhookResponse } from './send.js';
-export { generateWebhookSecret, signWebhook, type SignedHeaders } from './sign.js';
+export { generateWebhookSecret, signWebhook, type SignedHeaders } from '../../net/webhook-signing.js';
 export {
   checkResolved,
   DestinationRefused,

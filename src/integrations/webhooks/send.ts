@@ -1,6 +1,6 @@
 import { Pools } from '../../net/pools.js';
 import { DestinationRefused, NameNotResolved, resolveAndCheck, type LookupFn, type ResolvedAddress } from '../../net/address-guard.js';
-import { signWebhook } from './sign.js';
+import { signWebhook } from '../../net/webhook-signing.js';
 
 export interface WebhookRequest {
   url: string;

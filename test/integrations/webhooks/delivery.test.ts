@@ -32,7 +32,7 @@ beforeAll(async () => {
   receiver = await WebhookReceiver.start();
   let kick = () => {};
   ctx = { ...t.ctx, kick: () => kick() };
-  pipeline = await createPipeline({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, messengers: {}, role: 'all' });
+  pipeline = await createPipeline({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, messengers: {}, role: 'all', channels: { webhook: createWebhookChannel({ ctx }) } });
   kick = () => pipeline.kick();
   owner = await addPerson(ctx, 'hook-owner');
 });
