@@ -1,6 +1,6 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import type { Route } from '../core/types.js';
-import { deliveries } from '../db/schema.js';
+import { deliveries } from './schema.js';
 
 /**
  * A person's status deliveries still waiting on one route: email ones for the digest, DMs held by quiet

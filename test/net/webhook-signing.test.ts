@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { generateWebhookSecret, signWebhook } from '../../../src/integrations/webhooks/sign.js';
+import { generateWebhookSecret, signWebhook } from '../../src/net/webhook-signing.js';
 
 describe('signing', () => {
   it('makes whsec_ secrets and signatures any Standard Webhooks library verifies', () => {
