@@ -53,14 +53,14 @@ function describeEmail(config: Config): string {
   }
 }
 
-/** XMPP (SPEC §8): `off`, or `<component domain> via <host:port>` once the XMPP door exists. */
-function describeXmpp(_config: Config): string {
-  return 'off';
+/** XMPP (SPEC §8): `off`, or `<component domain> via <host:port>` (`tp.example.com via 127.0.0.1:5347`). */
+function describeXmpp(config: Config): string {
+  return config.xmpp ? `${config.xmpp.domain} via ${config.xmpp.service.replace(/^xmpp:\/\//, '')}` : 'off';
 }
 
-/** SMS (SPEC §9): `off`, or `<provider> <sending number>` once the SMS door exists. */
-function describeSms(_config: Config): string {
-  return 'off';
+/** SMS (SPEC §9): `off`, or `<provider> <sending number>` (`twilio +15551234567`). */
+function describeSms(config: Config): string {
+  return config.sms ? `${config.sms.provider} ${config.sms.twilio.from}` : 'off';
 }
 
 /** The parts inside the ready line's parentheses, in the order of SPEC §6. */

@@ -14,4 +14,11 @@ export interface AppContext {
   log: Logger;
   clock: Clock;
   kick(): void;
+  /** Sends one text at once (verification codes); set by main.ts only when SMS is configured. */
+  sms?: TextSender | undefined;
+}
+
+/** The SMS provider as the use cases see it: one text to one E.164 number, now. */
+export interface TextSender {
+  send(to: string, text: string): Promise<{ ok: true } | { ok: false; reason: string }>;
 }

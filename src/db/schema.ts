@@ -478,3 +478,26 @@ export const smsSends = pgTable(
   },
   (t) => [index('sms_sends_number_idx').on(t.number, t.sentAt)],
 );
+
+// ---- Security (issue 16, docs/security.md): generated secrets, follow-request notice throttle.
+
+/** Secrets the app makes for itself on first start (`unsubscribe_key`), and dates tied to them. */
+export const appSecrets = pgTable('app_secrets', {
+  name: text('name').primaryKey(),
+  value: text('value').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** When a source's owners were last notified of a requester's follow request: at most once a day per source. */
+export const followRequestNotices = pgTable(
+  'follow_request_notices',
+  {
+    sourceId: text('source_id')
+      .notNull()
+      .references(() => sources.id, { onDelete: 'cascade' }),
+    requesterKind: text('requester_kind').notNull(),
+    requesterId: text('requester_id').notNull(),
+    notifiedAt: ts('notified_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.sourceId, t.requesterKind, t.requesterId] })],
+);

@@ -1,19 +1,21 @@
-import { parseCommand, type ParsedCommandOf } from '../../core/commands/parse.js';
+import { parseCommand, type ParsedCommand, type ParsedCommandOf } from '../../core/commands/parse.js';
 import type { CommandName } from '../../core/commands/usage.js';
 import { DomainError, describeError } from '../../core/errors.js';
-import type { ChatPlatform, Reply } from '../../core/types.js';
+import type { Reply } from '../../core/types.js';
 import type { AppContext } from '../context.js';
 import type { SourceRow } from '../people.js';
 import { channel } from './channel.js';
 import { find, services, web } from './console.js';
 import { followCmd, track, unfollowCmd, untrack } from './follow.js';
-import type { CommandEnv, Handlers } from './handler.js';
+import type { CommandDoor, CommandEnv, Handlers } from './handler.js';
 import { help } from './help.js';
 import { followers, following, getLatest, whois } from './lists.js';
+import { phone } from './phone.js';
 import { direct, post, postAs } from './post.js';
 import { approve, blockCmd, deny, requests } from './requests.js';
 import { digest, dm, protect, quiet, token } from './settings.js';
 import { catchup, switchOff, switchOn } from './switch.js';
+import { confirmCmd, linkCmd } from './xmpp.js';
 
 export const SORRY = 'Something went wrong on our side; it has been logged. Please try again.';
 
@@ -45,6 +47,9 @@ const HANDLERS: Handlers = {
   digest,
   channel,
   web,
+  link: linkCmd,
+  confirm: confirmCmd,
+  phone,
   help,
 };
 
@@ -56,11 +61,13 @@ function dispatch<N extends CommandName>(env: CommandEnv, cmd: ParsedCommandOf<N
 export interface CommandInput {
   /** The person typing: a `sources` row of kind person. */
   actor: SourceRow;
-  platform: ChatPlatform;
+  platform: CommandDoor;
   /** Our channel row id when typed in a channel; `channel ...` commands need it. */
   channelId?: string | undefined;
   /** Plain text with mentions already turned into `@handle` by the chat adapter. */
   text: string;
+  /** A door's own reading of the one grammar (SMS: bare handles, no implicit post); parseCommand by default. */
+  parse?: (text: string) => ParsedCommand;
 }
 
 /**
@@ -71,7 +78,7 @@ export interface CommandInput {
 export async function executeCommand(ctx: AppContext, input: CommandInput): Promise<Reply> {
   let name: CommandName | undefined;
   try {
-    const cmd = parseCommand(input.text);
+    const cmd = (input.parse ?? parseCommand)(input.text);
     name = cmd.name;
     return await dispatch({ ctx, actor: input.actor, platform: input.platform, channelId: input.channelId, via: input.platform }, cmd);
   } catch (err) {

@@ -5,12 +5,15 @@ import type { Via } from '../audit.js';
 import type { AppContext } from '../context.js';
 import type { SourceRow } from '../people.js';
 
+/** Where a command was typed: a chat platform, an XMPP client (SPEC section 8) or a text message (section 9). */
+export type CommandDoor = ChatPlatform | 'xmpp' | 'sms';
+
 /** Who runs a command, from where. */
 export interface CommandEnv {
   ctx: AppContext;
   /** The person typing (a `sources` row of kind person). */
   actor: SourceRow;
-  platform: ChatPlatform;
+  platform: CommandDoor;
   /** Our channel row id, when the command was typed in a channel (only `channel ...` needs it). */
   channelId?: string | undefined;
   via: Via;

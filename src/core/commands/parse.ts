@@ -61,6 +61,8 @@ interface CommandArgs {
   /** `link xmpp <jid>`: the bare JID, lowercased (SPEC section 8). */
   link: { jid: string };
   confirm: { code: string };
+  /** `number` null with `off` false: show the number and its state. */
+  phone: { number: string | null; off: boolean };
   help: { topic: CommandName | null };
 }
 
@@ -335,6 +337,18 @@ function isProse(name: CommandName, rest: string): boolean {
   return false;
 }
 
+/** `phone +1 555 123 4567` -> `+15551234567`: E.164 only (SPEC section 9); spaces, dashes, dots and parentheses are ignored. */
+function phone(rest: string): CommandArgs['phone'] {
+  const arg = rest.trim();
+  if (!arg) return { number: null, off: false };
+  if (arg.toLowerCase() === 'off') return { number: null, off: true };
+  const number = arg.length <= 40 ? arg.replace(/[\s().-]/g, '') : arg;
+  if (!/^\+[1-9]\d{6,14}$/.test(number)) {
+    throw fail('phone', `${quote(arg, 40)} is not a phone number in international form: write + and the country code, e.g. +15551234567.`);
+  }
+  return { number, off: false };
+}
+
 function help(rest: string): CommandArgs['help'] {
   const [tok] = words(rest);
   if (tok === undefined) return { topic: null };
@@ -373,6 +387,7 @@ const PARSERS: { [N in CommandName]: (rest: string) => CommandArgs[N] } = {
   web: (rest) => noArgs('web', rest),
   link,
   confirm,
+  phone,
   help,
 };
 

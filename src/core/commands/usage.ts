@@ -32,6 +32,7 @@ export const COMMAND_NAMES = [
   'web',
   'link',
   'confirm',
+  'phone',
   'help',
 ] as const;
 
@@ -130,6 +131,14 @@ export const USAGE: Readonly<Record<CommandName, Usage>> = {
   confirm: {
     usage: 'confirm <code>',
     summary: '(from your XMPP client) finish linking the address with the code "link xmpp" sent it',
+  },
+  phone: {
+    usage: 'phone +15551234567 | phone off',
+    summary: 'add your mobile number (a 6-digit code is texted to it: text it back) or remove it',
+    details: [
+      'Only a verified number receives texts: "follow @handle via sms" (or via dm+sms) then delivers there.',
+      'By text: STOP ends every text to the number, START resumes, HELP answers the usage; "phone" alone shows your number.',
+    ],
   },
   help: { usage: 'help [command]', summary: 'this list, or the usage of one command' },
 };
