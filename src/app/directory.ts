@@ -23,6 +23,8 @@ export interface DirectoryEntry {
   name: string;
   kind: SourceKind;
   visibility: Visibility;
+  /** The stored admin flag (people). */
+  isAdmin: boolean;
   /** The viewer's follow of this source, when the viewer is a person. */
   followState: FollowState | null;
 }
@@ -50,7 +52,7 @@ export async function searchDirectory(ctx: Pick<AppContext, 'db'>, viewerId: str
   if (q.kind) where.push(eq(sources.kind, q.kind));
   if (q.before) where.push(gt(sources.handle, q.before));
   const rows = await ctx.db
-    .select({ id: sources.id, handle: sources.handle, name: sources.name, kind: sources.kind, visibility: sources.visibility })
+    .select({ id: sources.id, handle: sources.handle, name: sources.name, kind: sources.kind, visibility: sources.visibility, isAdmin: sources.isAdmin })
     .from(sources)
     .where(where.length ? and(...where) : undefined)
     .orderBy(asc(sources.handle))

@@ -75,3 +75,14 @@ export async function updateService(
 export async function requireActAs(ctx: Pick<AppContext, 'db'>, actor: { id: string; isAdmin: boolean }, source: SourceRow): Promise<void> {
   if (!(await mayActAs(ctx.db, actor, source.id))) throw forbidden(`You are not an owner of @${source.handle}.`);
 }
+
+/** The services a person owns, by handle. */
+export async function servicesOwnedBy(ctx: Pick<AppContext, 'db'>, personId: string): Promise<SourceRow[]> {
+  const rows = await ctx.db
+    .select({ s: sources })
+    .from(serviceOwners)
+    .innerJoin(sources, eq(sources.id, serviceOwners.serviceId))
+    .where(eq(serviceOwners.personId, personId))
+    .orderBy(sources.handle);
+  return rows.map((r) => r.s);
+}
