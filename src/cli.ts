@@ -2,14 +2,17 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import type { z } from 'zod';
 import { grantAdmin, revokeAdmin } from './app/admins.js';
 import type { AppContext } from './app/context.js';
+import { createInput } from './app/inputs.js';
 import { createPerson, requireSource } from './app/people.js';
 import { createService } from './app/services.js';
 import { createApiToken, createHookUrl } from './app/tokens.js';
 import { ConfigError, parseConfig, type Config } from './config.js';
 import { systemClock } from './core/clock.js';
 import { DomainError, describeError } from './core/errors.js';
+import { everySchema, inputKindSchema, remindSchema, tzSchema } from './core/inputs.js';
 import { migrateDatabase, openDatabase, type Database } from './db/client.js';
 import { isDependencyDown } from './http/problem.js';
 import { sendDueDigests } from './integrations/email/index.js';
@@ -24,6 +27,8 @@ const USAGE = `Usage: twitterprise <command>
                                                       create a service, optionally protected, with owners
   token create @<handle>                              print a new API token for a person or service
   hook create @<service>                              print a new incoming-hook URL for a service
+  input add @<service> feed|calendar <url> [--every <s>] [--remind <min>] [--tz <zone>]
+                                                      poll a feed or calendar into a service's statuses
   digests send                                        send every digest that has content now
   admin grant @<handle>                               make a person an administrator (recorded)
   admin revoke @<handle>                              take it back (not for a handle in ADMIN_HANDLES)
@@ -92,6 +97,9 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     options: {
       protected: { type: 'boolean', default: false },
       owner: { type: 'string', multiple: true, default: [] },
+      every: { type: 'string' },
+      remind: { type: 'string' },
+      tz: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -101,7 +109,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     out(USAGE);
     return 0;
   }
-  const known = ['migrate', 'person create', 'service create', 'token create', 'hook create', 'digests send', 'admin grant', 'admin revoke'];
+  const known = ['migrate', 'person create', 'service create', 'token create', 'hook create', 'input add', 'digests send', 'admin grant', 'admin revoke'];
   if (!known.includes(key)) throw new UsageError(`"${positionals.join(' ')}" is not a command. Try: twitterprise help`);
   const config = parseConfig(env);
   switch (key) {
@@ -135,6 +143,31 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       need(args, 1, 'hook create @<service>');
       await withContext(config, key, async (ctx) => out(await createHookUrl(ctx, await requireSource(ctx, args[0]!))));
       return 0;
+    case 'input add': {
+      const usage = 'input add @<service> feed|calendar <url> [--every <s>] [--remind <min>] [--tz <zone>]';
+      need(args, 3, usage);
+      const kind = inputKindSchema.safeParse(args[1]);
+      if (!kind.success) throw new UsageError(`"${args[1]}" is not feed or calendar. Usage: twitterprise ${usage}`);
+      const checked = <T>(name: string, schema: z.ZodType<T>, v: unknown): T | undefined => {
+        if (v === undefined) return undefined;
+        const r = schema.safeParse(v);
+        if (!r.success) throw new UsageError(`--${name}: ${r.error.issues[0]?.message ?? 'invalid'}. Usage: twitterprise ${usage}`);
+        return r.data;
+      };
+      const num = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : NaN);
+      const body = {
+        kind: kind.data,
+        url: args[2]!,
+        every: checked('every', everySchema, num(values.every)),
+        remind: checked('remind', remindSchema, num(values.remind)),
+        tz: checked('tz', tzSchema, values.tz),
+      };
+      await withContext(config, key, async (ctx) => {
+        const i = await createInput(ctx, { id: null, isAdmin: true }, args[0]!, body);
+        out(`Added ${i.kind} input ${i.id} to @${i.service}: ${i.url}, polled every ${i.every} s${i.kind === 'calendar' ? `, reminders ${i.remind} min before (${i.tz})` : ''}.`);
+      });
+      return 0;
+    }
     case 'digests send':
       need(args, 0, 'digests send');
       await withContext(config, key, async (ctx) => {

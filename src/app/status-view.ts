@@ -7,6 +7,8 @@ export interface StatusRowLike {
   platform: StatusPlatform;
   entities: Entities;
   createdAt: Date;
+  /** Set for statuses pulled by an input (feed or calendar). */
+  input?: Record<string, unknown> | null;
 }
 
 export interface SourceRowLike {
@@ -29,5 +31,6 @@ export function toStatusView(publicUrl: string, s: StatusRowLike, src: SourceRow
     platform: s.platform,
     source: { handle: src.handle, kind: src.kind, name: src.name },
     entities: s.entities,
+    ...(s.input ? { input: s.input } : {}),
   };
 }

@@ -9,6 +9,8 @@ export interface StatusView {
   platform: StatusPlatform;
   source: { handle: string; kind: SourceKind; name: string };
   entities: Entities;
+  /** A status pulled from a feed or calendar: `{kind, id, item | event}` (SPEC section 7). */
+  input?: Record<string, unknown>;
 }
 
 export interface SourceRef {

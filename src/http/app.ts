@@ -1,6 +1,7 @@
 import express, { Router, type Express } from 'express';
 import type { AppContext } from '../app/context.js';
 import type { DestinationCheck } from '../app/webhooks.js';
+import type { UrlGuard } from '../app/inputs.js';
 import type { Integration } from '../integrations/types.js';
 import { apiDocsRoutes } from './api-docs.js';
 import { requireAuth } from './auth.js';
@@ -16,6 +17,7 @@ import { directoryRoutes } from './routes/directory.js';
 import { feedRoutes } from './routes/feeds.js';
 import { followRoutes } from './routes/follows.js';
 import { healthRoutes } from './routes/health.js';
+import { inputRoutes } from './routes/inputs.js';
 import { hookRoutes } from './routes/hooks.js';
 import { sourceRoutes } from './routes/sources.js';
 import { statusPageRoutes } from './routes/status-page.js';
@@ -38,6 +40,8 @@ export interface HttpAppOptions {
   statusLimiter?: StatusLimiter;
   /** Where a webhook URL may point; defaults to the SSRF guard with ALLOW_PRIVATE_URLS. */
   checkWebhookDestination?: DestinationCheck;
+  /** Where input URLs may point (default: the private-address guard with ALLOW_PRIVATE_URLS). */
+  inputGuard?: UrlGuard;
 }
 
 /**
@@ -71,6 +75,7 @@ export function createHttpApp(ctx: AppContext, opts: HttpAppOptions): Express {
   api.use(followRoutes(ctx));
   api.use(webhookRoutes(ctx, { pipeline: opts.pipeline, checkDestination: opts.checkWebhookDestination ?? webhookDestinationCheck(ctx.config) }));
   api.use(adminRoutes(ctx, { pipeline: opts.pipeline }));
+  api.use(inputRoutes(ctx, opts.inputGuard ? { guard: opts.inputGuard } : {}));
   app.use('/api/v1', routeBase('/api/v1'), api);
   app.use('/hooks', routeBase('/hooks'), hookRoutes(ctx, limiter));
   app.use('/feeds', routeBase('/feeds'), feedRoutes(ctx));

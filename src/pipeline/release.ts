@@ -73,7 +73,10 @@ export async function releaseHeld(deps: ReleaseDeps, personId: string): Promise<
               ? 'unfollowed'
               : r.followState && r.followState !== 'active'
                 ? `follow ${r.followState}`
-                : null;
+                : // A calendar reminder held past its event's start is not sent (SPEC section 7); `off` above keeps its own reason.
+                  r.status.expiresAt && r.status.expiresAt <= now
+                  ? 'expired'
+                  : null;
       if (reason) drop.set(reason, [...(drop.get(reason) ?? []), r.id]);
       else keep.push(r);
     }

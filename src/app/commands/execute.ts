@@ -9,6 +9,7 @@ import { find, services, web } from './console.js';
 import { followCmd, track, unfollowCmd, untrack } from './follow.js';
 import type { CommandDoor, CommandEnv, Handlers } from './handler.js';
 import { help } from './help.js';
+import { inputsCmd } from './inputs.js';
 import { followers, following, getLatest, whois } from './lists.js';
 import { phone } from './phone.js';
 import { direct, post, postAs } from './post.js';
@@ -47,6 +48,7 @@ const HANDLERS: Handlers = {
   digest,
   channel,
   web,
+  inputs: inputsCmd,
   link: linkCmd,
   confirm: confirmCmd,
   phone,

@@ -58,6 +58,7 @@ interface CommandArgs {
   digest: { period: DigestPeriod; at: string | null };
   channel: ChannelAction;
   web: object;
+  inputs: { handle: string };
   /** `link xmpp <jid>`: the bare JID, lowercased (SPEC section 8). */
   link: { jid: string };
   confirm: { code: string };
@@ -385,6 +386,7 @@ const PARSERS: { [N in CommandName]: (rest: string) => CommandArgs[N] } = {
   digest,
   channel,
   web: (rest) => noArgs('web', rest),
+  inputs: (rest) => ({ handle: onlyHandle('inputs', rest) }),
   link,
   confirm,
   phone,

@@ -30,6 +30,7 @@ export const COMMAND_NAMES = [
   'digest',
   'channel',
   'web',
+  'inputs',
   'link',
   'confirm',
   'phone',
@@ -122,6 +123,11 @@ export const USAGE: Readonly<Record<CommandName, Usage>> = {
     usage: 'web',
     summary: 'a one-time link to sign in to the web console, privately',
     details: ['The link works once, within 10 minutes; opening it shows a "Sign in" button.'],
+  },
+  inputs: {
+    usage: 'inputs @service',
+    summary: "(owners) a service's feed and calendar inputs: state, last and next poll, last error",
+    details: ['Inputs are added with the API (POST /api/v1/services/{handle}/inputs) or: npx twitterprise input add @service feed|calendar <url>.'],
   },
   link: {
     usage: 'link xmpp <jid>',
