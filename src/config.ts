@@ -129,8 +129,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** ADMIN_HANDLES: people who are always administrators (console and API); `admin revoke` cannot demote them. */
   readonly adminHandles: readonly string[];
-  /** Signs one-click unsubscribe links; derived from ADMIN_TOKEN or DATABASE_URL when unset. */
-  readonly unsubscribeSecret: string;
+  /** Signs one-click unsubscribe links; unset, a random key generated on first start and kept in the database is used (integrations/email/unsubscribe-keys.ts). */
+  readonly unsubscribeSecret: string | undefined;
   readonly workerConcurrency: number;
   /** Statuses per minute per token through the API and incoming hooks; 0 for no limit. */
   readonly statusRateLimit: number;
@@ -239,7 +239,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     }),
     adminToken: e.ADMIN_TOKEN,
     adminHandles: Object.freeze([...new Set(e.ADMIN_HANDLES)]),
-    unsubscribeSecret: e.UNSUBSCRIBE_SECRET ?? `tp-unsub:${e.ADMIN_TOKEN ?? ''}:${e.DATABASE_URL ?? e.PGLITE_DIR}`,
+    unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
     workerConcurrency: e.WORKER_CONCURRENCY,
     statusRateLimit: e.STATUS_RATE_LIMIT,
     logLevel: e.LOG_LEVEL,

@@ -1,7 +1,7 @@
-import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, or, type SQL } from 'drizzle-orm';
 import { newId } from '../core/ids.js';
 import type { DbOrTx } from '../db/client.js';
-import { consentLog } from '../db/schema.js';
+import { consentLog, sources } from '../db/schema.js';
 import type { AppContext } from './context.js';
 
 export type ConsentAction =
@@ -86,8 +86,29 @@ const csvCell = (v: unknown): string => {
   return `"${safe.replace(/"/g, '""')}"`;
 };
 
-export function consentCsv(rows: { id: string; at: Date; actorId: string | null; action: string; subjectId: string; object: string; via: string; detail: unknown }[]): string {
-  const head = ['id', 'at', 'actor_id', 'action', 'subject_id', 'object', 'via', 'detail'].join(',');
-  const lines = rows.map((r) => [r.id, r.at.toISOString(), r.actorId, r.action, r.subjectId, r.object, r.via, r.detail].map(csvCell).join(','));
+type ConsentCsvRow = { id: string; at: Date; actorId: string | null; action: string; subjectId: string; object: string; via: string; detail: unknown };
+
+/** The handle of every actor and subject that is a source (subjects may also be channels or webhooks), by id. */
+export async function consentHandles(db: DbOrTx, rows: readonly ConsentCsvRow[]): Promise<Map<string, string>> {
+  const ids = [...new Set(rows.flatMap((r) => (r.actorId ? [r.actorId, r.subjectId] : [r.subjectId])))];
+  const found = new Map<string, string>();
+  // In slices, so that a long export does not become one statement with tens of thousands of parameters.
+  for (let i = 0; i < ids.length; i += 1000) {
+    const slice = ids.slice(i, i + 1000);
+    for (const r of await db.select({ id: sources.id, handle: sources.handle }).from(sources).where(inArray(sources.id, slice))) found.set(r.id, r.handle);
+  }
+  return found;
+}
+
+/**
+ * The record as CSV. `actor_handle` and `subject_handle` (without `@`, empty when the id is not a
+ * source) come last, so that a reader of the older columns by position keeps working.
+ */
+export function consentCsv(rows: readonly ConsentCsvRow[], handles: ReadonlyMap<string, string> = new Map()): string {
+  const head = ['id', 'at', 'actor_id', 'action', 'subject_id', 'object', 'via', 'detail', 'actor_handle', 'subject_handle'].join(',');
+  const handleOf = (id: string | null) => (id ? (handles.get(id) ?? null) : null);
+  const lines = rows.map((r) =>
+    [r.id, r.at.toISOString(), r.actorId, r.action, r.subjectId, r.object, r.via, r.detail, handleOf(r.actorId), handleOf(r.subjectId)].map(csvCell).join(','),
+  );
   return [head, ...lines].join('\r\n') + '\r\n';
 }

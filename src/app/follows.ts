@@ -125,7 +125,7 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
     await recordConsent(tx, {
       actorId: input.actor.id,
       action: target.kind === 'word' ? 'track' : 'follow',
-      subjectId: subscriber.id,
+      subjectId: consentSubject(subscriber.kind, subscriber.id),
       object: target.label,
       via: input.via,
       detail: { ...(existing ? { change: true } : { state: decision }), route, filters, subscriberKind: subscriber.kind },
@@ -137,6 +137,9 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
   if (result.pending && result.created) ctx.kick();
   return result;
 }
+
+/** Whose consent a follow is, in the record: the subscriber's id, and `xmpp:<bare jid>` for an address not linked to a person (SPEC section 8). */
+export const consentSubject = (kind: SubscriberKind, id: string): string => (kind === 'xmpp' ? `xmpp:${id}` : id);
 
 export async function findFollow(db: DbOrTx, subscriber: Subscriber, target: Pick<TargetSpec, 'kind' | 'value'>): Promise<FollowRow | null> {
   const rows = await db
@@ -182,7 +185,7 @@ export async function recordFollowEnded(
   await recordConsent(tx, {
     actorId: e.actorId,
     action: f.targetKind === 'word' ? 'untrack' : 'unfollow',
-    subjectId: f.subscriberId,
+    subjectId: consentSubject(f.subscriberKind, f.subscriberId),
     object: e.label ?? (await labelOf(tx, f)),
     via: e.via,
     detail: { subscriberKind: f.subscriberKind, ...(e.reason ? { reason: e.reason } : {}) },
@@ -205,7 +208,7 @@ export async function switchFollow(ctx: AppContext, f: FollowRow, on: boolean, a
   const now = ctx.clock.now();
   return ctx.db.transaction(async (tx) => {
     const [u] = await tx.update(follows).set({ state, updatedAt: now }).where(eq(follows.id, f.id)).returning();
-    await recordConsent(tx, { actorId, action: on ? 'on' : 'off', subjectId: f.subscriberId, object: what, via, at: now, detail: { followId: f.id, subscriberKind: f.subscriberKind } });
+    await recordConsent(tx, { actorId, action: on ? 'on' : 'off', subjectId: consentSubject(f.subscriberKind, f.subscriberId), object: what, via, at: now, detail: { followId: f.id, subscriberKind: f.subscriberKind } });
     return u!;
   });
 }
@@ -281,7 +284,7 @@ export async function decideFollowRequest(ctx: AppContext, input: DecideInput): 
     await recordConsent(tx, {
       actorId: input.actor.id,
       action: input.decision,
-      subjectId: f.subscriberId,
+      subjectId: consentSubject(f.subscriberKind, f.subscriberId),
       object: `@${source.handle}`,
       via: input.via,
       detail: { followId: f.id, subscriberKind: f.subscriberKind },

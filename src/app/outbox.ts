@@ -9,7 +9,16 @@ export type OutboxEvent =
   /** A follow of a protected source awaits approval: owners get a DM with buttons, owners' webhooks an event. */
   | { event: 'follow.requested'; payload: { followId: string } }
   /** A message to one person's DM (approval results, `d @handle`, catchup). `key` dedupes repeats. */
-  | { event: 'notice'; payload: { personId: string; message: OutboundMessage; key?: string } };
+  | { event: 'notice'; payload: { personId: string; message: OutboundMessage; key?: string } }
+  /** Something for one XMPP address (a link code, the answer to its subscription request). `key` dedupes repeats. */
+  | { event: 'xmpp.notice'; payload: { jid: string; notice: XmppNotice; key: string } };
+
+/** What the XMPP channel sends to an address besides statuses (SPEC section 8). */
+export type XmppNotice =
+  /** `link xmpp <jid>`: the code to send back with `confirm <code>`. */
+  | { kind: 'link_code'; code: string; personHandle: string }
+  /** A protected source decided the address's subscription request: presence `subscribed` / `unsubscribed`. */
+  | { kind: 'presence'; type: 'subscribed' | 'unsubscribed'; handle: string };
 
 export async function writeOutbox(tx: DbOrTx, e: OutboxEvent): Promise<void> {
   await tx.insert(outbox).values({ event: e.event, payload: e.payload as Record<string, unknown> });

@@ -1,4 +1,4 @@
-import type { Route } from '../core/types.js';
+import type { Route, SubscriberKind } from '../core/types.js';
 import type { MessageRef, SendOutcome } from './messenger.js';
 
 /** A delivery row as a channel sees it (see `deliveries` in db/schema.ts). */
@@ -6,7 +6,7 @@ export interface DeliveryRecord {
   id: string;
   event: string;
   statusId: string | null;
-  subscriberKind: 'person' | 'channel' | 'webhook';
+  subscriberKind: SubscriberKind;
   subscriberId: string;
   route: Route;
   followId: string | null;

@@ -46,6 +46,8 @@ export async function fanOut(deps: FanOutDeps, job: FanOutJob): Promise<FanOutRe
       return followRequested(deps, job.payload.followId);
     case 'notice':
       return notice(deps, job.outboxId, job.payload);
+    case 'xmpp.notice':
+      return xmppNotice(deps, job.payload);
   }
 }
 
@@ -216,6 +218,21 @@ async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOut
           dedupeKey: dedupeKey('status.deleted', statusId, 'webhook', d.subscriberId, 'webhook'),
         }),
       );
+    // XMPP apps got the status as a message: they get `status.deleted` the same way (SPEC section 8).
+    for (const d of page) {
+      if (d.route !== 'xmpp') continue;
+      hooks.push(
+        row(now, {
+          event: 'status.deleted',
+          statusId,
+          subscriberKind: d.subscriberKind,
+          subscriberId: d.subscriberId,
+          route: 'xmpp',
+          state: 'queued',
+          dedupeKey: dedupeKey('status.deleted', statusId, d.subscriberKind, d.subscriberId, 'xmpp'),
+        }),
+      );
+    }
     const r = await writeDeliveries(db, deps.enqueue, hooks);
     result.queued += r.queued;
   }
@@ -223,6 +240,8 @@ async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOut
 }
 
 async function sourceRefOf(db: DbOrTx, kind: SubscriberKind, id: string): Promise<SourceRef | null> {
+  // An XMPP address not linked to a person: its bare JID is all there is to show.
+  if (kind === 'xmpp') return { handle: `xmpp:${id}`, name: `XMPP address ${id}` };
   if (kind === 'person') {
     const [p] = await db.select({ handle: sources.handle, name: sources.name }).from(sources).where(eq(sources.id, id)).limit(1);
     return p ?? null;
@@ -301,6 +320,15 @@ async function notice(deps: FanOutDeps, outboxId: number, p: { personId: string;
   const key = p.key ? `notice:${p.key}:${p.personId}` : `notice:ob${outboxId}`;
   const r = await writeDeliveries(db, deps.enqueue, [
     row(now, { event: 'notice', subscriberKind: 'person', subscriberId: p.personId, route: 'dm', state: 'queued', payload: { message: p.message }, dedupeKey: key }),
+  ]);
+  return { ...empty(), queued: r.queued };
+}
+
+/** One notice to one XMPP address (link code, subscription answer): a delivery on route `xmpp`. */
+async function xmppNotice(deps: FanOutDeps, p: { jid: string; notice: Record<string, unknown>; key: string }): Promise<FanOutResult> {
+  const now = deps.ctx.clock.now();
+  const r = await writeDeliveries(deps.ctx.db, deps.enqueue, [
+    row(now, { event: 'xmpp.notice', subscriberKind: 'xmpp', subscriberId: p.jid, route: 'xmpp', state: 'queued', payload: { notice: p.notice }, dedupeKey: `xmpp.notice:${p.key}` }),
   ]);
   return { ...empty(), queued: r.queued };
 }

@@ -17,7 +17,7 @@ export interface E2E {
 }
 
 /** The whole app (web + worker in one process) on a fresh database, Redis prefix and a free port. */
-export async function startE2E(env: Record<string, string> = {}, opts: Partial<Pick<StartOptions, 'clock' | 'slack'>> = {}): Promise<E2E> {
+export async function startE2E(env: Record<string, string> = {}, opts: Partial<Pick<StartOptions, 'clock' | 'slack' | 'xmpp'>> = {}): Promise<E2E> {
   const database = await createTestDatabase();
   const prefix = env.QUEUE_PREFIX ?? testQueuePrefix();
   const config = parseConfig({
