@@ -152,10 +152,23 @@ describe('GET /api/v1/audit', () => {
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csv.text.trimEnd().split('\r\n');
-    expect(lines[0]).toBe('id,at,actor_id,action,subject_id,object,via,detail');
+    expect(lines[0]).toBe('id,at,actor_id,action,subject_id,object,via,detail,actor_handle,subject_handle');
     expect(lines).toHaveLength(4);
     // A leading @ would start a spreadsheet formula: the cell is neutralised with a quote.
     expect(lines[3]).toContain(`"${erin.row.id}","'@alice","api"`);
+    // The handles come last, without the @ (actor and subject are both erin here).
+    expect(lines[3]).toMatch(/,"erin","erin"$/);
+
+    // ?format wins over Accept, both ways.
+    const byQuery = await h.call('GET', '/api/v1/audit?subject=@erin&format=csv');
+    expect(byQuery.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(byQuery.text).toBe(csv.text);
+    const jsonAnyway = await h.call('GET', '/api/v1/audit?subject=@erin&format=json', { headers: { accept: 'text/csv' } });
+    expect(jsonAnyway.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(jsonAnyway.body.items).toHaveLength(3);
+    const csvAnyway = await h.call('GET', '/api/v1/audit?subject=@erin&format=csv', { headers: { accept: 'application/json' } });
+    expect(csvAnyway.text.split('\r\n')[0]).toMatch(/^id,at,/);
+    expectProblem(await h.call('GET', '/api/v1/audit?format=xml'), 400, /Query parameter "format": must be "csv" or "json"/);
 
     expectProblem(await h.call('GET', '/api/v1/audit', { token: erin.token }), 403);
     expectProblem(await h.call('GET', '/api/v1/audit?since=yesterday'), 400, /Query parameter "since"/);

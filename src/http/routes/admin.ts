@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { consentCsv, listConsent } from '../../app/audit.js';
+import { consentCsv, consentHandles, listConsent } from '../../app/audit.js';
 import type { AppContext } from '../../app/context.js';
 import { createPerson, requireSource } from '../../app/people.js';
 import { createService, requireActAs, updateService } from '../../app/services.js';
@@ -52,6 +52,8 @@ const auditQuery = z.object({
   subject: z.string().min(1).max(64).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_PAGE, 'must be a whole number from 1 to 100').default(50),
   before: z.string().min(1).max(100).optional(),
+  /** `csv` or `json`; wins over the Accept header (a link or a plain curl can ask for CSV). */
+  format: z.enum(['csv', 'json'], { message: 'must be "csv" or "json"' }).optional(),
 });
 
 /** CSV exports every matching row, read in pages of this size. */
@@ -210,7 +212,7 @@ export function adminRoutes(ctx: AppContext, deps: { pipeline: PipelineApi }): R
       path: '/audit',
       operationId: 'listConsent',
       summary: 'The consent record',
-      description: 'Who followed, approved, denied, blocked or unsubscribed what, when and through which door. `Accept: text/csv` exports every matching entry as CSV.',
+      description: 'Who followed, approved, denied, blocked or unsubscribed what, when and through which door. `?format=csv` (or `Accept: text/csv`; `format` wins) exports every matching entry as CSV, with `actor_handle` and `subject_handle` as the last columns.',
       tags,
       admin: true,
       request: { query: auditQuery },
@@ -225,7 +227,8 @@ export function adminRoutes(ctx: AppContext, deps: { pipeline: PipelineApi }): R
         subjectId = q.subject.startsWith('@') || isHandle(raw) ? (await requireSource(ctx, q.subject)).id : q.subject;
       }
       const since = q.since ? new Date(q.since) : undefined;
-      if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
+      const csv = q.format ? q.format === 'csv' : req.accepts(['application/json', 'text/csv']) === 'text/csv';
+      if (csv) {
         const rows = [];
         let before = q.before;
         for (;;) {
@@ -235,7 +238,7 @@ export function adminRoutes(ctx: AppContext, deps: { pipeline: PipelineApi }): R
           before = page.next;
         }
         res.attachment('consent.csv');
-        return { status: 200, body: consentCsv(rows), type: 'text/csv; charset=utf-8' };
+        return { status: 200, body: consentCsv(rows, await consentHandles(ctx.db, rows)), type: 'text/csv; charset=utf-8' };
       }
       const page = await listConsent(ctx, { since, subjectId, limit: q.limit, before: q.before });
       return { status: 200, body: { items: await consentViews(ctx.db, page.items), next: page.next } };
