@@ -245,6 +245,9 @@ const validators = (row: InputRow, meta: FetchMeta | null) =>
 
 const source = (row: InputRow) => ({ id: row.serviceId });
 
+/** The n-th status of one poll is created n ms after the first: ids are time-ordered, so timelines keep the poll's order. */
+const inOrder = (now: Date, n: number) => new Date(now.getTime() + n);
+
 /**
  * A feed poll's result: `feed` null for a 304 (nothing changes but the times). The first poll records
  * what is there and posts nothing; later ones post the 5 oldest new items, oldest first, and sum the
@@ -282,7 +285,7 @@ export async function applyFeedPoll(ctx: AppContext, a: { inputId: string; due: 
               dedupeKey: `in:${row.id}:${i.key}`,
               input: { kind: 'feed', id: row.id, item: { id: i.id ?? i.link, link: i.link, title: i.title } },
             },
-            now,
+            inOrder(now, posted),
           );
           await record(i.key, s.id);
           posted++;
@@ -293,7 +296,7 @@ export async function applyFeedPoll(ctx: AppContext, a: { inputId: string; due: 
             tx,
             source(row),
             { sourceId: row.serviceId, text: moreItemsText(more, a.feed.home ?? row.homeUrl ?? row.url), platform: 'feed', dedupeKey: `in:${row.id}:more:${a.due.getTime()}`, input: { kind: 'feed', id: row.id } },
-            now,
+            inOrder(now, posted),
           );
           posted++;
         }
@@ -372,7 +375,7 @@ export async function applyCalendarPoll(
     const remindMin = row.remindMin ?? DEFAULT_REMIND_MIN;
     const horizon = now.getTime() + CALENDAR_WINDOW_MS;
     const post = async (text: string, kind: string, o: Occurrence, expiresAt: Date | null) => {
-      await insertStatus(tx, source(row), { sourceId: row.serviceId, text, platform: 'calendar', dedupeKey: `in:${row.id}:${kind}:${o.key}`, expiresAt, input: eventPayload(row, o) }, now);
+      await insertStatus(tx, source(row), { sourceId: row.serviceId, text, platform: 'calendar', dedupeKey: `in:${row.id}:${kind}:${o.key}`, expiresAt, input: eventPayload(row, o) }, inOrder(now, posted));
       posted++;
     };
     const stored = await tx.select().from(inputEvents).where(eq(inputEvents.inputId, row.id));
