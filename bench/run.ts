@@ -472,6 +472,7 @@ async function main(): Promise<void> {
     say(table(['scale-out', 'deliveries/s'], scale.map((s) => [`web + ${s.workers} worker(s), ${s.n.toLocaleString('en')}`, `${perSecond(s.perSecond)}${s.received < s.n ? ` (${s.received} of ${s.n})` : ''}`])));
   }
 
+  if (process.env.BENCH_XMPP !== '0') say(`\n${await (await import('./xmpp.js')).benchXmpp(() => {}).then((x) => `xmpp deliveries to one app: ${perSecond(x.received / x.seconds)} (${x.received} of ${x.statuses}, ${x.duplicates} duplicates)`)}`);
   const verdict = (ok: boolean | null) => (ok === null ? 'NOT RUN' : ok ? 'PASS' : 'MISS');
   const at = (n: number) => fanOuts.find((f) => f.n === n);
   const fanTarget = (n: number): [string, string, boolean | null] => {

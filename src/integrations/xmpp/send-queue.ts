@@ -45,6 +45,9 @@ export function createXmppSender(opts: SendQueueOptions): XmppSender {
   const events = new QueueEvents(XMPP_SEND_QUEUE, { connection: eventsConnection, prefix: queueKeyPrefix(opts.prefix, XMPP_SEND_QUEUE) });
   queue.on('error', (err) => log.error({ err }, 'xmpp send queue error'));
   events.on('error', (err) => log.error({ err }, 'xmpp send events error'));
+  // Each send in flight waits with a listener of its own (job.waitUntilFinished); the worker's concurrency bounds them.
+  queue.setMaxListeners(0);
+  events.setMaxListeners(0);
   const ready = events.waitUntilReady();
   return {
     async send(jobId, stanzas) {
