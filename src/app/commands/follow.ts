@@ -5,6 +5,7 @@ import type { FollowRoute } from '../../core/types.js';
 import type { AppContext } from '../context.js';
 import { findFollow, follow, removeFollow, resolveTarget, type FollowRow, type Subscriber, type TargetSpec } from '../follows.js';
 import { getSourceById } from '../people.js';
+import { phoneOf } from '../phones.js';
 import type { CommandEnv, Handler } from './handler.js';
 
 export function targetSpec(ctx: AppContext, t: Target): Promise<TargetSpec> {
@@ -38,6 +39,15 @@ async function digestHint(ctx: AppContext, personId: string, route: FollowRoute)
   return '';
 }
 
+/** Texts need a verified number: say so when there is none, or when it was stopped. */
+async function smsHint(ctx: AppContext, personId: string, route: FollowRoute): Promise<string> {
+  if (!hasRoute(route, 'sms')) return '';
+  const p = await phoneOf(ctx.db, personId);
+  if (!p?.verifiedAt) return ' Texts need a verified phone number: phone +15551234567 (a code is texted to it).';
+  if (p.stoppedAt) return ` Your number ${p.number} sent STOP: text START to it to get texts again.`;
+  return '';
+}
+
 export const followCmd: Handler<'follow'> = async ({ ctx, actor, via }, cmd) => {
   const target = await targetSpec(ctx, cmd.target);
   const subscriber: Subscriber = { kind: 'person', id: actor.id };
@@ -52,7 +62,7 @@ export const followCmd: Handler<'follow'> = async ({ ctx, actor, via }, cmd) => 
     };
   }
   const lead = r.created ? `You follow ${target.label}` : `Updated: you follow ${target.label}`;
-  return { text: `${lead} ${routeText(route)}${filtersText(r.follow.filters)}.${await digestHint(ctx, actor.id, route)}` };
+  return { text: `${lead} ${routeText(route)}${filtersText(r.follow.filters)}.${await digestHint(ctx, actor.id, route)}${await smsHint(ctx, actor.id, route)}` };
 };
 
 async function remove(env: CommandEnv, target: TargetSpec, missing: string): Promise<FollowRow> {

@@ -168,7 +168,8 @@ describe('the webhook refuses what Twilio did not sign, and hostile bodies', () 
     for (const body of ['\u0000\u0007 help', '\uD800 follow build', 'ＳＴＯＰ', '‮tsoP', '🙂'.repeat(500), 'follow\u200bbuild']) {
       const res = await h.inbound(inboundFields(ANN, body));
       expect(res.status, JSON.stringify(body)).toBe(200);
-      expect(res.text).not.toMatch(/[\u0000-\u0008]/);
+      // XML 1.0 cannot carry C0 controls other than tab, newline and carriage return.
+      expect([...res.text].some((c) => c.charCodeAt(0) < 9)).toBe(false);
     }
     expect(await h.t.database.db.select().from(sources).where(eq(sources.kind, 'person'))).toHaveLength(3);
   });
