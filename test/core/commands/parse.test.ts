@@ -54,6 +54,11 @@ const ok: [string, ParsedCommand][] = [
   ['follow @build via sms+dm via dm+sms', { name: 'follow', target: { kind: 'source', handle: 'build' }, filters: [], route: ['dm', 'sms'] }],
   ['follow @build via dm via dm', { name: 'follow', target: { kind: 'source', handle: 'build' }, filters: [], route: ['dm'] }],
   ['follow\n@build\tvia\nemail', { name: 'follow', target: { kind: 'source', handle: 'build' }, filters: [], route: ['email'] }],
+  // phone (SPEC section 9): E.164 only, written with spaces or dashes if one likes
+  ['phone +15551234567', { name: 'phone', number: '+15551234567', off: false }],
+  ['Phone +44 20 7946-0018', { name: 'phone', number: '+442079460018', off: false }],
+  ['phone OFF', { name: 'phone', number: null, off: true }],
+  ['phone', { name: 'phone', number: null, off: false }],
   // unfollow / leave
   ['unfollow @jane', { name: 'unfollow', target: { kind: 'source', handle: 'jane' } }],
   ['leave @Build', { name: 'unfollow', target: { kind: 'source', handle: 'build' } }],
@@ -83,6 +88,12 @@ const ok: [string, ParsedCommand][] = [
   ['last @build', { name: 'get', handle: 'build' }],
   // d
   ['d @jane lunch?', { name: 'd', handle: 'jane', text: 'lunch?' }],
+  // link / confirm (SPEC section 8): the JID is bare and lowercased; outside their shape they are statuses.
+  ['link xmpp Alice@Chat.Example.com/laptop', { name: 'link', jid: 'alice@chat.example.com' }],
+  ['LINK XMPP bob@corp', { name: 'link', jid: 'bob@corp' }],
+  ['link is down again', { name: 'post', text: 'link is down again' }],
+  ['confirm 123456', { name: 'confirm', code: '123456' }],
+  ['confirm the room for 3pm', { name: 'post', text: 'confirm the room for 3pm' }],
   ['D @Jane  two\nlines', { name: 'd', handle: 'jane', text: 'two\nlines' }],
   // settings
   ['token', { name: 'token' }],
@@ -157,6 +168,9 @@ const errors: [string, string, string, string][] = [
   [`follow @a -${'w'.repeat(200)}`, 'invalid', 'too long for a filter', USAGE.follow.usage],
   [`follow @a ${Array.from({ length: 21 }, (_, i) => `-w${i}`).join(' ')}`, 'invalid', 'at most 20 filters', USAGE.follow.usage],
   ['follow @a please', 'invalid', '"please" is not part of a follow', USAGE.follow.usage],
+  ['phone 555-1234', 'invalid', '"555-1234" is not a phone number in international form', USAGE.phone.usage],
+  ['phone +0123456789', 'invalid', 'is not a phone number', USAGE.phone.usage],
+  [`phone +${'1'.repeat(300)}`, 'invalid', 'is not a phone number', USAGE.phone.usage],
   ['unfollow', 'invalid', '"unfollow" needs a @handle or #tag', USAGE.unfollow.usage],
   ['unfollow jane', 'invalid', '"unfollow @jane" for a source, or "untrack jane"', USAGE.unfollow.usage],
   ['leave @a @b', 'invalid', 'one @handle or #tag at a time', USAGE.unfollow.usage],
@@ -185,6 +199,11 @@ const errors: [string, string, string, string][] = [
   ['whois jane doe', 'invalid', 'not "jane"', USAGE.whois.usage],
   ['d', 'invalid', '"d" needs a @handle', USAGE.d.usage],
   ['d @jane', 'rule', 'A direct message needs some text', USAGE.d.usage],
+  ['link xmpp', 'invalid', 'needs the XMPP address', USAGE.link.usage],
+  ['link xmpp not-an-address', 'invalid', 'is not an XMPP address', USAGE.link.usage],
+  ['link xmpp a@b c@d', 'invalid', 'one XMPP address at a time', USAGE.link.usage],
+  ['confirm', 'invalid', 'needs the code', USAGE.confirm.usage],
+  ['confirm 12-34', 'invalid', 'is not a code', USAGE.confirm.usage],
   [`d @jane ${'q'.repeat(1001)}`, 'rule', 'A direct message is at most 1,000 characters; this one has 1,001', USAGE.d.usage],
   ['token please', 'invalid', '"token" takes nothing after it', USAGE.token.usage],
   ['dm', 'invalid', '"dm" needs slack, teams or both', USAGE.dm.usage],
