@@ -139,6 +139,20 @@ export async function deliveriesOf(ctx: Pick<AppContext, 'db'>, webhookId: strin
   return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
 }
 
+/** Every delivery to one person (on any route), newest first, cursor paginated: what `GET /api/v1/deliveries` lists. */
+export async function deliveriesToPerson(
+  ctx: Pick<AppContext, 'db'>,
+  personId: string,
+  page: { limit: number; before?: string | undefined; state?: DeliveryRow['state'] | undefined },
+) {
+  const where: SQL[] = [eq(deliveries.subscriberKind, 'person'), eq(deliveries.subscriberId, personId)];
+  if (page.state) where.push(eq(deliveries.state, page.state));
+  if (page.before) where.push(lt(deliveries.id, page.before));
+  const rows = await ctx.db.select().from(deliveries).where(and(...where)).orderBy(desc(deliveries.id)).limit(page.limit + 1);
+  const items = rows.slice(0, page.limit);
+  return { items, next: rows.length > page.limit ? (items[items.length - 1]?.id ?? null) : null };
+}
+
 export async function getDelivery(ctx: Pick<AppContext, 'db'>, id: string): Promise<DeliveryRow | null> {
   const rows = await ctx.db.select().from(deliveries).where(eq(deliveries.id, id)).limit(1);
   return rows[0] ?? null;

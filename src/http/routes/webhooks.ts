@@ -5,13 +5,14 @@ import {
   createWebhook,
   deleteWebhook,
   deliveriesOf,
+  deliveriesToPerson,
   requireOwnDelivery,
   requireOwnWebhook,
   updateWebhook,
   webhooksOf,
   type DestinationCheck,
 } from '../../app/webhooks.js';
-import { actorOf, ownSource, principalOf } from '../auth.js';
+import { actorOf, ownPerson, ownSource, principalOf } from '../auth.js';
 import { pageQuery } from '../pagination.js';
 import type { PipelineApi } from '../pipeline-api.js';
 import { route } from '../route.js';
@@ -45,6 +46,13 @@ export const createdWebhookSchema = webhookSchema
 export const webhookPageSchema = pageOf(webhookSchema, 'WebhookPage');
 export const deliveryPageSchema = pageOf(deliverySchema, 'DeliveryPage');
 export const deliveryAccepted = z.object({ delivery_id: z.string() }).meta({ id: 'DeliveryAccepted' });
+
+/** `GET /deliveries`: the token owner's own deliveries; `?state=` narrows them (e.g. `failed`). */
+export const ownDeliveriesQuery = pageQuery.extend({
+  state: deliverySchema.shape.state.optional().meta({ description: 'Only deliveries in this state' }),
+});
+/** Its answer: a page of deliveries (the same shape as a webhook endpoint's log). */
+export const ownDeliveriesResponse = deliveryPageSchema;
 
 export function webhookRoutes(ctx: AppContext, deps: { pipeline: PipelineApi; checkDestination: DestinationCheck }): Router {
   const r = Router();
@@ -187,15 +195,36 @@ export function webhookRoutes(ctx: AppContext, deps: { pipeline: PipelineApi; ch
   route(
     r,
     {
+      method: 'get',
+      path: '/deliveries',
+      operationId: 'listOwnDeliveries',
+      summary: 'Your own deliveries',
+      description:
+        "Every delivery to the token's person (direct messages, channel posts, digest entries, SMS, XMPP), newest first. A webhook endpoint's deliveries are under `GET /webhooks/{id}/deliveries`.",
+      tags,
+      request: { query: ownDeliveriesQuery },
+      responses: { 200: { description: 'A page of deliveries, newest first', body: ownDeliveriesResponse } },
+      problems: [422],
+    },
+    async ({ query }, _req, res) => {
+      const person = ownPerson(principalOf(res), 'list its own deliveries');
+      const page = await deliveriesToPerson(ctx, person.id, query);
+      return { status: 200, body: { items: page.items.map(deliveryView), next: page.next } };
+    },
+  );
+
+  route(
+    r,
+    {
       method: 'post',
       path: '/deliveries/:id/redeliver',
       operationId: 'redeliver',
       summary: 'Send a delivery again',
-      description: 'With the same `webhook-id`, so the receiver can tell it is the same event.',
+      description: 'With the same `webhook-id`, so the receiver can tell it is the same event. 409 while it is still being retried; 422 when its status was deleted or the endpoint is disabled.',
       tags,
       request: { params: deliveryIdParams },
       responses: { 202: { description: 'Queued again', body: deliveryAccepted } },
-      problems: [403, 404],
+      problems: [403, 404, 409, 422],
     },
     async ({ params }, _req, res) => {
       const d = await requireOwnDelivery(ctx, actorOf(principalOf(res)), params.id);
