@@ -84,6 +84,7 @@ const ok: [string, ParsedCommand][] = [
   ['followers', { name: 'followers', handle: null }],
   ['followers @build', { name: 'followers', handle: 'build' }],
   ['whois @Jane', { name: 'whois', handle: 'jane' }],
+  ['inputs @IT-status', { name: 'inputs', handle: 'it-status' }],
   ['get @build', { name: 'get', handle: 'build' }],
   ['last @build', { name: 'get', handle: 'build' }],
   // d
@@ -192,6 +193,8 @@ const errors: [string, string, string, string][] = [
   ['followers jane', 'invalid', 'did you mean @jane?', USAGE.followers.usage],
   ['followers @a @b', 'invalid', 'takes one @handle', USAGE.followers.usage],
   ['whois', 'invalid', '"whois" needs a @handle.', USAGE.whois.usage],
+  ['inputs', 'invalid', '"inputs" needs a @handle.', USAGE.inputs.usage],
+  ['inputs @a extra', 'invalid', 'remove "extra"', USAGE.inputs.usage],
   ['whois jane', 'invalid', 'did you mean @jane?', USAGE.whois.usage],
   ['whois @a extra', 'invalid', 'remove "extra"', USAGE.whois.usage],
   ['get', 'invalid', '"get" needs a @handle', USAGE.get.usage],
