@@ -42,6 +42,7 @@ async function digestHint(ctx: AppContext, personId: string, route: FollowRoute)
 /** Texts need a verified number: say so when there is none, or when it was stopped. */
 async function smsHint(ctx: AppContext, personId: string, route: FollowRoute): Promise<string> {
   if (!hasRoute(route, 'sms')) return '';
+  if (!ctx.sms) return ' Texting is not set up on this server, so nothing is texted until it is.';
   const p = await phoneOf(ctx.db, personId);
   if (!p?.verifiedAt) return ' Texts need a verified phone number: phone +15551234567 (a code is texted to it).';
   if (p.stoppedAt) return ` Your number ${p.number} sent STOP: text START to it to get texts again.`;

@@ -79,6 +79,8 @@ describe('phone: a number is verified by a texted code', () => {
     expect(await chat(ann, 'phone +0123')).toMatch(/is not a phone number/);
     const cat = await createPerson(h.t.ctx, { handle: 'cat', name: 'Cat', email: 'cat@corp.example' });
     expect(await chat(cat, `phone ${ANN}`)).toMatch(/already verified by someone else/);
+    // Following via sms before a number is verified: the answer says how to add one.
+    expect(await chat(cat, 'follow @build via sms')).toMatch(/Texts need a verified phone number: phone \+15551234567/);
   });
 });
 
