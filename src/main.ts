@@ -93,6 +93,8 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
   // email too (without SMTP_URL it writes .eml files). XMPP, SMS and the console follow the same pattern.
   const email = await import('./integrations/email/index.js');
   const mailer = email.createMailer(config, log.child({ name: 'email' }));
+  // The unsubscribe-link key is made on the first start (docs/security.md, class 3).
+  await email.ensureUnsubscribeKeys(ctx);
   const integrations: Integration[] = [];
   if (slackMode(config)) {
     const { createSlackIntegration } = await import('./integrations/slack/index.js');

@@ -243,8 +243,10 @@ export async function subscriberLabel(db: DbOrTx, kind: SubscriberKind, id: stri
     return s ? `@${s.handle}` : '(unknown person)';
   }
   if (kind === 'webhook') {
-    const w = await db.select({ url: webhooks.url }).from(webhooks).where(eq(webhooks.id, id)).limit(1);
-    return w[0] ? `webhook ${w[0].url}` : '(deleted webhook)';
+    // Named by its owner, never by its URL: the owner of a followed source sees this label, and a
+    // webhook URL may carry a secret of someone else's (docs/security.md, class 3).
+    const w = await db.select({ owner: sources.handle }).from(webhooks).innerJoin(sources, eq(sources.id, webhooks.ownerId)).where(eq(webhooks.id, id)).limit(1);
+    return w[0] ? `a webhook of @${w[0].owner}` : '(deleted webhook)';
   }
   if (kind === 'xmpp') return `xmpp:${id}`;
   return `channel ${id}`;

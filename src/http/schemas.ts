@@ -98,7 +98,11 @@ export const followSchema = z
     route: z.string().meta({ description: 'Canonical, `+`-joined: `dm`, `email`, `dm+sms`, `channel`, `webhook`' }),
     routes: z.array(z.string()).meta({ description: 'The routes its deliveries travel, one per name' }).optional(),
     filters: z.array(z.string()),
-    subscriber: z.object({ kind: z.string().meta({ example: 'person' }), id: z.string(), handle: z.string().optional() }),
+    subscriber: z.object({
+      kind: z.string().meta({ example: 'person' }),
+      id: z.string().optional().meta({ description: 'Left out for people in follow requests: a requester is named by handle only' }),
+      handle: z.string().optional(),
+    }),
     webhook: z.string().nullable().meta({ description: 'The webhook endpoint that follows, if one does' }),
     created_at: time('Created'),
     updated_at: time('Last changed'),

@@ -66,14 +66,18 @@ export interface FollowView {
   /** The routes its deliveries travel, one per name. */
   routes: Route[];
   filters: string[];
-  subscriber: { kind: FollowRow['subscriberKind']; id: string; handle?: string };
+  subscriber: { kind: FollowRow['subscriberKind']; id?: string; handle?: string };
   webhook: string | null;
   created_at: string;
   updated_at: string;
 }
 
-/** Follows (and follow requests) with their target and subscriber handles resolved in one query. */
-export async function followViews(db: DbOrTx, rows: FollowRow[]): Promise<FollowView[]> {
+/**
+ * Follows (and follow requests) with their target and subscriber handles resolved in one query.
+ * `requests`: for a source's owners, who see other people's requests: a person is named by handle
+ * only, never by internal id (docs/security.md, class 3).
+ */
+export async function followViews(db: DbOrTx, rows: FollowRow[], opts: { requests?: boolean } = {}): Promise<FollowView[]> {
   const handles = await handlesById(db, [
     ...rows.filter((f) => f.targetKind === 'source').map((f) => f.target),
     ...rows.filter((f) => f.subscriberKind === 'person').map((f) => f.subscriberId),
@@ -87,7 +91,11 @@ export async function followViews(db: DbOrTx, rows: FollowRow[]): Promise<Follow
       route: canonicalRoute(f.route),
       routes: deliveryRoutes(f.subscriberKind, f.route),
       filters: f.filters,
-      subscriber: { kind: f.subscriberKind, id: f.subscriberId, ...(handle ? { handle: `@${handle}` } : {}) },
+      subscriber: {
+        kind: f.subscriberKind,
+        ...(opts.requests && f.subscriberKind === 'person' ? {} : { id: f.subscriberId }),
+        ...(handle ? { handle: `@${handle}` } : {}),
+      },
       webhook: f.subscriberKind === 'webhook' ? f.subscriberId : null,
       created_at: f.createdAt.toISOString(),
       updated_at: f.updatedAt.toISOString(),

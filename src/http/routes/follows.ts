@@ -187,7 +187,7 @@ export function followRoutes(ctx: AppContext): Router {
     async ({ query }, _req, res) => {
       const p = principalOf(res);
       const page = await pendingRequests(ctx, { id: p.source?.id ?? '', isAdmin: p.isAdmin }, query);
-      return { status: 200, body: { items: await followViews(ctx.db, page.items), next: page.next } };
+      return { status: 200, body: { items: await followViews(ctx.db, page.items, { requests: true }), next: page.next } };
     },
   );
 

@@ -9,6 +9,7 @@ import { waitingStatusDeliveries } from '../../db/waiting.js';
 import { digestDue } from './due.js';
 import { renderDigest, type DigestGroup } from './render-digest.js';
 import { createMailer, type Mailer } from './transport.js';
+import { unsubscribeKeys } from './unsubscribe-keys.js';
 import { signUnsubscribeToken } from './unsubscribe-token.js';
 
 export interface DigestOptions {
@@ -63,8 +64,10 @@ const personColumns = {
 
 const scheduleOf = (p: PersonRow) => ({ period: p.digestPeriod, at: p.digestAt, timezone: p.timezone, lastDigestAt: p.lastDigestAt });
 
-export function unsubscribeUrl(ctx: Pick<AppContext, 'config'>, personId: string): string {
-  return `${ctx.config.publicUrl}/unsubscribe/${signUnsubscribeToken(ctx.config.unsubscribeSecret, personId, 'digest')}`;
+/** The person's one-click unsubscribe link, signed with the current key (unsubscribe-keys.ts). */
+export async function unsubscribeUrl(ctx: Pick<AppContext, 'config' | 'db' | 'clock'>, personId: string): Promise<string> {
+  const keys = await unsubscribeKeys(ctx);
+  return `${ctx.config.publicUrl}/unsubscribe/${signUnsubscribeToken(keys.current, personId, 'digest')}`;
 }
 
 /**
@@ -122,6 +125,8 @@ async function digestFor(
   now: Date,
   opts: { force: boolean; maxShown: number },
 ): Promise<Outcome> {
+  // Before the transaction: the key may be read (or made, on first use) on another connection.
+  const unsubscribe = await unsubscribeUrl(ctx, personId);
   return ctx.db.transaction(async (tx): Promise<Outcome> => {
     const claimed = await tx
       .insert(digestRuns)
@@ -201,7 +206,7 @@ async function digestFor(
       total: included.length,
       sourceHandles: handles,
       followLabels: await followLabels(tx, [...new Set(included.map((i) => i.followId).filter((id): id is string => !!id))]),
-      unsubscribeUrl: unsubscribeUrl(ctx, personId),
+      unsubscribeUrl: unsubscribe,
     });
 
     const sent = await mailer.send({
@@ -212,7 +217,7 @@ async function digestFor(
       headers: {
         // RFC 2369 + RFC 8058: mail clients show an unsubscribe button that POSTs
         // "List-Unsubscribe=One-Click" to this URL; it must work without any login.
-        'List-Unsubscribe': `<${unsubscribeUrl(ctx, personId)}>`,
+        'List-Unsubscribe': `<${unsubscribe}>`,
         'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
         // RFC 3834: machine-made mail; asks auto-responders (out of office) not to answer it.
         'Auto-Submitted': 'auto-generated',

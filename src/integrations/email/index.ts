@@ -7,6 +7,7 @@ export { sendDueDigests, type DigestOptions, type DigestRunResult, type SentDige
 export { startDigestScheduler, type DigestScheduler, type DigestSchedulerOptions } from './schedule.js';
 export { createMailer, type Mailer, type OutgoingMail } from './transport.js';
 export { unsubscribeRouter } from './unsubscribe.js';
+export { ensureUnsubscribeKeys } from './unsubscribe-keys.js';
 
 /**
  * The email integration for the web role: the one-click unsubscribe routes (with their own

@@ -5,7 +5,8 @@ import type { AppContext } from '../../app/context.js';
 import { sources } from '../../db/schema.js';
 import { escapeHtml } from '../../core/html.js';
 import { htmlDocument, PAGE_CSP } from '../../web/html-page.js';
-import { verifyUnsubscribeToken } from './unsubscribe-token.js';
+import { unsubscribeKeys } from './unsubscribe-keys.js';
+import { checkUnsubscribeToken } from './unsubscribe-token.js';
 
 function page(res: Response, status: number, title: string, body: string): void {
   res
@@ -20,6 +21,9 @@ function page(res: Response, status: number, title: string, body: string): void 
     })
     .send(htmlDocument(title, `<h1 style="font-size:20px">${escapeHtml(title)}</h1>${body}`));
 }
+
+const RETIRED =
+  '<p>This unsubscribe link no longer works: links of this age were signed with a key that could be guessed, or their time is over. Use the link in your next digest, or send <code>digest off</code> to Twitterprise in Slack or Teams.</p>';
 
 const INVALID =
   '<p>This unsubscribe link is not valid: it may have been copied incompletely or changed. Use the link in your latest digest, or send <code>digest off</code> to Twitterprise in Slack or Teams.</p>';
@@ -36,9 +40,10 @@ export function unsubscribeRouter(ctx: AppContext): Router {
 
   const resolve = async (req: Request, res: Response) => {
     const token = String(req.params.token ?? '');
-    const claim = verifyUnsubscribeToken(ctx.config.unsubscribeSecret, token);
-    if (!claim) {
-      page(res, 403, 'Invalid unsubscribe link', INVALID);
+    const claim = checkUnsubscribeToken(await unsubscribeKeys(ctx), token);
+    if (!claim.ok) {
+      if (claim.retired) page(res, 410, 'This unsubscribe link has expired', RETIRED);
+      else page(res, 403, 'Invalid unsubscribe link', INVALID);
       return null;
     }
     const [person] = await ctx.db

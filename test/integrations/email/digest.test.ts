@@ -13,6 +13,7 @@ import { deleteStatus } from '../../../src/app/statuses.js';
 import { openDatabase, type Database } from '../../../src/db/client.js';
 import { consentLog, deliveries, digestRuns, sources } from '../../../src/db/schema.js';
 import { createEmailIntegration, createMailer, sendDueDigests, type Mailer } from '../../../src/integrations/email/index.js';
+import { unsubscribeKeys } from '../../../src/integrations/email/unsubscribe-keys.js';
 import { signUnsubscribeToken } from '../../../src/integrations/email/unsubscribe-token.js';
 import { startFakeSmtp, type FakeSmtp } from '../../fakes/smtp.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
@@ -119,7 +120,7 @@ describe('daily digest', () => {
     expect(html).toContain('<code>digest daily</code>');
 
     // RFC 8058 one-click unsubscribe.
-    const token = signUnsubscribeToken(t.config.unsubscribeSecret, alice.id);
+    const token = signUnsubscribeToken((await unsubscribeKeys(t.ctx)).current, alice.id);
     expect(header(m, 'list-unsubscribe')).toBe(`List-Unsubscribe: <${publicUrl}/unsubscribe/${token}>`);
     expect(header(m, 'list-unsubscribe-post')).toBe('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
     expect(header(m, 'auto-submitted')).toBe('Auto-Submitted: auto-generated');
@@ -345,7 +346,7 @@ describe('one-click unsubscribe', () => {
   it('refuses a tampered or foreign token with a clear page and changes nothing', async () => {
     const { ctx } = t;
     const finn = await person(ctx, 'finn', { digest: 'daily' });
-    const good = signUnsubscribeToken(t.config.unsubscribeSecret, finn.id);
+    const good = signUnsubscribeToken((await unsubscribeKeys(ctx)).current, finn.id);
     const tampered = good.slice(0, -2) + (good.endsWith('AA') ? 'BB' : 'AA');
     const forged = signUnsubscribeToken('not-the-server-secret', finn.id);
     for (const token of [tampered, forged, 'nonsense']) {
@@ -360,7 +361,7 @@ describe('one-click unsubscribe', () => {
     expect(await ctx.db.select().from(consentLog).where(and(eq(consentLog.subjectId, finn.id), eq(consentLog.action, 'unsubscribe')))).toEqual([]);
 
     // Well signed, but for nobody we know.
-    const ghost = await fetch(`${publicUrl}/unsubscribe/${signUnsubscribeToken(t.config.unsubscribeSecret, '019b0000-0000-7000-8000-000000000000')}`);
+    const ghost = await fetch(`${publicUrl}/unsubscribe/${signUnsubscribeToken((await unsubscribeKeys(ctx)).current, '019b0000-0000-7000-8000-000000000000')}`);
     expect(ghost.status).toBe(404);
   });
 });
