@@ -52,6 +52,8 @@ describe('feeds', () => {
     const xml = await res.text();
     const feed = parseXml(xml).feed as XmlNode;
     expect((feed.title as XmlNode)._text).toBe('Build server (@build)');
+    const links = asArray(feed.link as XmlNode | XmlNode[]).map((l) => l._attributes ?? {});
+    expect(links).toContainEqual(expect.objectContaining({ rel: 'alternate', href: `${h.t.config.publicUrl}/@build` }));
     const entries = asArray(feed.entry as XmlNode | XmlNode[]);
     const titles = entries.map((e) => (e.title as XmlNode)._text ?? (e.title as XmlNode & { _cdata?: string })._cdata);
     // Atom titles and content are HTML: the plain status text is escaped, never markup.
@@ -69,6 +71,8 @@ describe('feeds', () => {
     expect(rss._attributes?.version).toBe('2.0');
     const items = asArray((rss.channel as XmlNode).item as XmlNode | XmlNode[]);
     expect(items).toHaveLength(2);
+    // The feed's home is the source's page a reader can open, not the token-only API.
+    expect(((rss.channel as XmlNode).link as XmlNode)._text).toBe(`${h.t.config.publicUrl}/@build`);
     const first = items[0]!;
     const title = (first.title as XmlNode & { _cdata?: string });
     expect(title._cdata ?? title._text).toBe('build 2 red #ci');
@@ -78,9 +82,10 @@ describe('feeds', () => {
     const res = await get('/feeds/@build.json');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/feed\+json/);
-    const feed = (await res.json()) as { version: string; title: string; items: { id: string; title: string; content_text?: string; content_html?: string; url: string }[] };
+    const feed = (await res.json()) as { version: string; title: string; home_page_url: string; items: { id: string; title: string; content_text?: string; content_html?: string; url: string }[] };
     expect(feed.version).toMatch(/^https:\/\/jsonfeed\.org\/version\/1/);
     expect(feed.title).toBe('Build server (@build)');
+    expect(feed.home_page_url).toBe(`${h.t.config.publicUrl}/@build`);
     // Plain text stays plain text in JSON Feed.
     expect(feed.items.map((i) => i.content_text)).toEqual(['build 2 red #ci', 'build 1 <green> & done']);
     expect(feed.items.map((i) => i.title)).toEqual(['build 2 red #ci', 'build 1 <green> & done']);

@@ -61,7 +61,8 @@ function render(ctx: AppContext, source: SourceRow, items: StatusView[], format:
     id: `${base}.atom`,
     title: `${source.name} (@${source.handle})`,
     description: `Statuses of @${source.handle} on Twitterprise`,
-    link: `${ctx.config.publicUrl}/api/v1/sources/${source.handle}/statuses`,
+    // The source's page a reader can open (GET /@:handle; a protected one asks the reader to sign in).
+    link: `${ctx.config.publicUrl}/@${source.handle}`,
     updated: items[0] ? new Date(items[0].created_at) : source.createdAt,
     generator: 'Twitterprise',
     feedLinks: { atom: `${base}.atom${q}`, rss: `${base}.rss${q}`, json: `${base}.json${q}` },
