@@ -125,6 +125,9 @@ describe('Teams app manifest', () => {
         expect(COMMAND_WORDS.has(c.title.split(' ')[0]!), `${c.title} is a SPEC command`).toBe(true);
       }
     }
+    // The switch is both words: `off` without `on` in the menu leaves people no way back they can see.
+    const personalTitles = bot.commandLists.find((l) => l.scopes.includes('personal'))!.commands.map((c) => c.title);
+    expect(personalTitles).toEqual(expect.arrayContaining(['off', 'on', 'follow', 'unfollow', 'help']));
     const teamTitles = bot.commandLists.find((l) => l.scopes.includes('team'))!.commands.map((c) => c.title);
     expect(teamTitles).toEqual(expect.arrayContaining(['channel follow', 'channel publish']));
   });
