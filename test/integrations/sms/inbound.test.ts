@@ -152,6 +152,8 @@ describe('the webhook refuses what Twilio did not sign, and hostile bodies', () 
     expect(r.type).toMatch(/^text\/xml/);
     expect(r.text.startsWith('<?xml version="1.0" encoding="UTF-8"?><Response><Message>')).toBe(true);
     expect(r.text).not.toContain('<script>');
+    // Twilio's Content-Type may carry a charset.
+    expect((await h.inbound(inboundFields(ANN, 'help'), { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' })).text).toContain('Twitterprise by text');
   });
 
   it('refuses a huge body (413), another content type (415), and a form without From (400)', async () => {
