@@ -6,7 +6,8 @@ window.ui = SwaggerUIBundle({
   dom_id: '#swagger-ui',
   presets: [SwaggerUIBundle.presets.apis],
   layout: 'BaseLayout',
-  deepLinking: true,
+  // Without deep links an operation's path is text, not a link nested in the button that opens it.
+  deepLinking: false,
   // Never ask validator.swagger.io (or anything else off this server) about the document.
   validatorUrl: null,
   defaultModelsExpandDepth: 0,

@@ -1,15 +1,18 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import { expect } from 'vitest';
 import { createPerson, type SourceRow } from '../../src/app/people.js';
 import { createApiToken } from '../../src/app/tokens.js';
 import { createHttpApp, type HttpAppOptions } from '../../src/http/app.js';
 import { createMetrics, type MetricsRegistry } from '../../src/http/metrics.js';
+import { buildOpenApiDocument } from '../../src/http/openapi.js';
 import type { PipelineApi } from '../../src/http/pipeline-api.js';
 import type { Integration } from '../../src/integrations/types.js';
 import type { Logger } from '../../src/log.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { answerRecorder, documentChecker, type Answer } from '../helpers/openapi-check.js';
 
 export const ADMIN = 'admin-token-for-http-tests-0123456789';
 
@@ -41,6 +44,8 @@ export interface Reply {
 
 export interface Harness {
   t: TestContext;
+  /** The express app under test (its routes, for the OpenAPI tests). */
+  app: Express;
   base: string;
   metrics: MetricsRegistry;
   pipeline: PipelineApi;
@@ -63,7 +68,14 @@ export async function startHarness(
     metrics,
     pipeline,
   });
-  const server: Server = app.listen(0, '127.0.0.1');
+  // Every answer the app gives in this file is checked against its OpenAPI document when the harness closes.
+  const answers: Answer[] = [];
+  const record = answerRecorder((a) => answers.push(a));
+  const server: Server = createServer((req, res) => {
+    record(req, res);
+    app(req, res);
+  });
+  server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const call: Harness['call'] = async (method, path, o = {}) => {
@@ -81,6 +93,7 @@ export async function startHarness(
   };
   return {
     t,
+    app,
     base,
     metrics,
     pipeline,
@@ -93,6 +106,10 @@ export async function startHarness(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await t.drop();
+      // An answer the document does not describe fails the file: an undocumented status, media type or body shape.
+      const checker = documentChecker(buildOpenApiDocument(app, { publicUrl: t.config.publicUrl, version: 'test' }) as never);
+      const wrong = [...new Set(answers.map((a) => checker.check(a)).filter((m): m is string => m !== null))];
+      if (wrong.length) throw new Error(`Answers that do not match the OpenAPI document:\n- ${wrong.join('\n- ')}`);
     },
   };
 }

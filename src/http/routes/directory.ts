@@ -4,7 +4,7 @@ import type { AppContext } from '../../app/context.js';
 import { searchDirectory } from '../../app/directory.js';
 import { principalOf } from '../auth.js';
 import { MAX_PAGE } from '../pagination.js';
-import { parseInput } from '../problem.js';
+import { route } from '../route.js';
 
 /** `GET /api/v1/sources?q=&kind=&limit=&before=`: the directory (SPEC section 3). */
 export const sourcesQuery = z.object({
@@ -25,26 +25,41 @@ export const directoryEntry = z.object({
   following: z.enum(['active', 'pending', 'off']).nullable(),
 });
 
-export const sourcesResponse = z.object({ items: z.array(directoryEntry), next: z.string().nullable() });
+export const sourcesResponse = z.object({ items: z.array(directoryEntry), next: z.string().nullable() }).meta({ id: 'DirectoryPage' });
 
 export function directoryRoutes(ctx: AppContext): Router {
   const r = Router();
-  r.get('/sources', async (req, res) => {
-    const q = parseInput(sourcesQuery, req.query, 'query');
-    const p = principalOf(res);
-    const page = await searchDirectory(ctx, p.source?.id ?? null, q);
-    const body: z.infer<typeof sourcesResponse> = {
-      items: page.items.map((e) => ({
-        handle: e.handle,
-        name: e.name,
-        kind: e.kind,
-        visibility: e.visibility,
-        url: `${ctx.config.publicUrl}/@${e.handle}`,
-        following: e.followState,
-      })),
-      next: page.next,
-    };
-    res.json(body);
-  });
+  route(
+    r,
+    {
+      method: 'get',
+      path: '/sources',
+      operationId: 'searchSources',
+      summary: 'The directory',
+      description:
+        "Every source the token's owner may see, matched by handle and name (`q`), newest first. Protected ones are listed with their visibility; their statuses are not shown.",
+      tags: ['sources'],
+      request: { query: sourcesQuery },
+      responses: { 200: { description: 'A page of sources', body: sourcesResponse } },
+    },
+    async ({ query }, _req, res) => {
+      const p = principalOf(res);
+      const page = await searchDirectory(ctx, p.source?.id ?? null, query);
+      return {
+        status: 200,
+        body: {
+          items: page.items.map((e) => ({
+            handle: e.handle,
+            name: e.name,
+            kind: e.kind,
+            visibility: e.visibility,
+            url: `${ctx.config.publicUrl}/@${e.handle}`,
+            following: e.followState,
+          })),
+          next: page.next,
+        },
+      };
+    },
+  );
   return r;
 }
