@@ -274,7 +274,13 @@ async function main(): Promise<void> {
       SLACK_API_URL: slack.apiUrl,
     };
     const startNpm = async (profiled = false): Promise<App> => {
-      const app = FROM_SOURCE ? spawnApp(process.execPath, ['--import', 'tsx', 'src/main.ts', 'all'], { ...env, ...(profiled ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) }) : spawnApp('npm', ['start'], { ...env, ...(profiled ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) });
+      // node refuses --cpu-prof in NODE_OPTIONS, so a profiled run starts what `npm start` runs (bin/start.js) itself.
+      const prof = profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const app = FROM_SOURCE
+        ? spawnApp(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts', 'all'], env)
+        : profiled
+          ? spawnApp(process.execPath, [...prof, 'bin/start.js', 'all'], env)
+          : spawnApp('npm', ['start'], env);
       apps.push(app);
       await waitReady(app);
       return app;
@@ -473,6 +479,7 @@ async function main(): Promise<void> {
   }
 
   if (process.env.BENCH_XMPP !== '0') say(`\n${await (await import('./xmpp.js')).benchXmpp(() => {}).then((x) => `xmpp deliveries to one app: ${perSecond(x.received / x.seconds)} (${x.received} of ${x.statuses}, ${x.duplicates} duplicates)`)}`);
+  if (process.env.BENCH_INPUTS !== '0') say(`\n${await (await import('./inputs.js')).benchInputs(() => {}).then((x) => `inputs: ${perSecond(x.pollsPerSecond)} polls of ${x.inputs} inputs answered 304 (sweeper ${perSecond(x.sweepPerSecond)})`)}`);
   const verdict = (ok: boolean | null) => (ok === null ? 'NOT RUN' : ok ? 'PASS' : 'MISS');
   const at = (n: number) => fanOuts.find((f) => f.n === n);
   const fanTarget = (n: number): [string, string, boolean | null] => {
