@@ -1,12 +1,12 @@
 import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm';
-import { forbidden, invalid, notFound, rule } from '../core/errors.js';
+import { DomainError, forbidden, invalid, notFound, rule } from '../core/errors.js';
 import { parseFilter } from '../core/filters.js';
 import { newId } from '../core/ids.js';
 import { canDecideRequest, decideFollow } from '../core/permissions.js';
 import { canonicalRoute } from '../core/routes.js';
 import type { FollowRoute, FollowState, SubscriberKind, TargetKind } from '../core/types.js';
 import type { DbOrTx } from '../db/client.js';
-import { blocks, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
+import { blocks, followRequestNotices, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
 import { recordConsent, type Via } from './audit.js';
 import type { AppContext } from './context.js';
 import { writeOutbox } from './outbox.js';
@@ -105,6 +105,7 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
   const now = ctx.clock.now();
   const result = await ctx.db.transaction(async (tx) => {
     const existing = await findFollow(tx, subscriber, target);
+    if (!existing && decision === 'pending') await capPendingRequests(tx, subscriber);
     const [f] = existing
       ? await tx.update(follows).set({ route, filters, updatedAt: now }).where(eq(follows.id, existing.id)).returning()
       : await tx
@@ -131,11 +132,50 @@ export async function follow(ctx: AppContext, input: FollowInput): Promise<Follo
       detail: { ...(existing ? { change: true } : { state: decision }), route, filters, subscriberKind: subscriber.kind },
       at: now,
     });
-    if (!existing && decision === 'pending') await writeOutbox(tx, { event: 'follow.requested', payload: { followId: f!.id } });
+    // The owners hear of one requester at most once a day per source (DM and follow.requested); the request is listed anyway.
+    const notify = !existing && decision === 'pending' && (await claimRequestNotice(tx, target.value, subscriber, now));
+    if (notify) await writeOutbox(tx, { event: 'follow.requested', payload: { followId: f!.id } });
     return { follow: f!, created: !existing, pending: f!.state === 'pending' };
   });
   if (result.pending && result.created) ctx.kick();
   return result;
+}
+
+/** At most this many follow requests of one subscriber wait at a time (docs/security.md, class 7). */
+export const MAX_PENDING_REQUESTS = 20;
+/** The owners of a source are told about the same requester at most once in this long. */
+export const REQUEST_NOTICE_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
+/** The 21st pending request of one subscriber is refused (429 over the API, a sentence in chat). */
+async function capPendingRequests(tx: DbOrTx, subscriber: Subscriber): Promise<void> {
+  // One subscriber's requests are counted and added one at a time, so parallel requests cannot pass the cap together.
+  await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${`follow-requests:${subscriber.kind}:${subscriber.id}`}))`);
+  const [row] = await tx
+    .select({ n: sql<number>`count(*)::int` })
+    .from(follows)
+    .where(and(eq(follows.subscriberKind, subscriber.kind), eq(follows.subscriberId, subscriber.id), eq(follows.state, 'pending')));
+  if ((row?.n ?? 0) >= MAX_PENDING_REQUESTS) {
+    throw new DomainError(
+      'rate_limited',
+      `${MAX_PENDING_REQUESTS} of your follow requests are already waiting for approval: withdraw some (unfollow @handle) or wait until they are decided.`,
+      'following',
+    );
+  }
+}
+
+/** True when the owners of `sourceId` have not been told about this requester in the last day (and records that they are told now). */
+async function claimRequestNotice(tx: DbOrTx, sourceId: string, subscriber: Subscriber, now: Date): Promise<boolean> {
+  const since = new Date(now.getTime() - REQUEST_NOTICE_INTERVAL_MS);
+  const rows = await tx
+    .insert(followRequestNotices)
+    .values({ sourceId, requesterKind: subscriber.kind, requesterId: subscriber.id, notifiedAt: now })
+    .onConflictDoUpdate({
+      target: [followRequestNotices.sourceId, followRequestNotices.requesterKind, followRequestNotices.requesterId],
+      set: { notifiedAt: now },
+      setWhere: sql`${followRequestNotices.notifiedAt} <= ${since.toISOString()}::timestamptz`,
+    })
+    .returning({ at: followRequestNotices.notifiedAt });
+  return rows.length > 0;
 }
 
 /** Whose consent a follow is, in the record: the subscriber's id, and `xmpp:<bare jid>` for an address not linked to a person (SPEC section 8). */
