@@ -1,3 +1,7 @@
+/**
+ * Standard Webhooks (SPEC section 4): the secret an endpoint gets once, and the headers of each send.
+ * Below both users: app/ makes the secret when an endpoint is saved, the webhook channel signs each send.
+ */
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 
