@@ -6,7 +6,7 @@ import { escapeHtml } from '../core/html.js';
  */
 export function htmlDocument(title: string, body: string, head = ''): string {
   return (
-    `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>${head}</head>` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title>${head}</head>` +
     `<body style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:520px;margin:40px auto;padding:0 16px;line-height:1.5">${body}</body></html>`
   );
 }

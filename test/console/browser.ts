@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import AxeBuilder from '@axe-core/playwright';
+import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { startFakeSlackApi, type FakeSlackApi } from '../fakes/slack-api.js';
@@ -89,6 +89,8 @@ export async function signIn(w: ConsoleWorld, context: BrowserContext, user: str
 /** Every Content-Security-Policy complaint and page error the browser reports. */
 export function watchConsole(page: Page, into: string[]): void {
   page.on('console', (m) => {
+    // A 403 or 404 page is an answer we asked for; the browser's note about its status is not a problem.
+    if (/^Failed to load resource: the server responded with a status of (403|404|410)/.test(m.text())) return;
     if (m.type() === 'error' || /Content Security Policy|Refused to/i.test(m.text())) into.push(`${page.url()}: ${m.text()}`);
   });
   page.on('pageerror', (err) => into.push(`${page.url()}: ${err.message}`));
@@ -104,12 +106,12 @@ export async function axeProblems(page: Page): Promise<string[]> {
 
 /** Wider than the viewport: something does not fit (375 px). */
 export async function overflow(page: Page): Promise<number> {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
 }
 
-/** The flash message after a form (POST, redirect, page). */
-export async function flashText(page: Page): Promise<string> {
-  const f = page.locator('#flash .flash');
-  await f.waitFor();
+/** Waits for the flash message (POST, redirect, page) that says `text`; returns it. */
+export async function flash(page: Page, text: string): Promise<string> {
+  const f = page.locator('#flash .flash', { hasText: text });
+  await f.waitFor({ timeout: 10_000 });
   return (await f.textContent()) ?? '';
 }

@@ -160,12 +160,12 @@ export function ownerPages(r: Router, kit: Kit): void {
         title: w.description || 'Webhook',
         active: '/webhooks',
         lead: w.url,
-        body: html`<section class="card"><div class="row">
-<div><dl class="facts"><dt>State</dt><dd>${w.enabled ? html`<span class="badge ok">enabled</span>` : html`<span class="badge bad">disabled</span> ${w.disabledReason ?? ''}`}</dd>
-<dt>Failing since</dt><dd>${w.failingSince ? timeTag(w.failingSince) : 'not failing'}</dd><dt>Filters</dt><dd>${w.filter.length ? w.filter.join(' ') : 'none'}</dd><dt>Created</dt><dd>${timeTag(w.createdAt)}</dd></dl></div>
-<div class="shrink"><form class="inline" method="post" action="${base}/test">${backTo(base)}<button type="submit">Send a test event</button></form>
+        body: html`<section class="card">
+<dl class="facts"><dt>State</dt><dd>${w.enabled ? html`<span class="badge ok">enabled</span>` : html`<span class="badge bad">disabled</span> ${w.disabledReason ?? ''}`}</dd>
+<dt>Failing since</dt><dd>${w.failingSince ? timeTag(w.failingSince) : 'not failing'}</dd><dt>Filters</dt><dd>${w.filter.length ? w.filter.join(' ') : 'none'}</dd><dt>Created</dt><dd>${timeTag(w.createdAt)}</dd></dl>
+<div class="actions"><form class="inline" method="post" action="${base}/test">${backTo(base)}<button type="submit">Send a test event</button></form>
 ${w.enabled ? toggle(false, 'Disable', 'secondary') : toggle(true, 'Enable', 'secondary')}
-<form class="inline" method="post" action="${base}/delete">${backTo('/webhooks')}<button class="danger" type="submit">Delete</button></form></div></div></section>
+<form class="inline" method="post" action="${base}/delete">${backTo('/webhooks')}<button class="danger" type="submit">Delete</button></form></div></section>
 <section class="card" aria-labelledby="log-h"><h2 id="log-h">Delivery log</h2>${
           log.items.length
             ? html`<div class="table-wrap"><table><thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col"><span class="muted">Action</span></th></tr></thead><tbody>${log.items.map(

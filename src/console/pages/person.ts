@@ -540,7 +540,7 @@ ${visible ? statusList(tl.items, `@${source.handle} has not posted anything yet.
 ${visible ? pager(`/@${source.handle}`, tl.next) : ''}</section>
 <aside class="card" aria-labelledby="facts-h"><h2 id="facts-h">About</h2><dl class="facts"><dt>Kind</dt><dd>${source.kind}</dd><dt>Visibility</dt><dd>${source.visibility} ${visibilityBadge(source.visibility)}</dd>
 ${source.kind === 'service' ? html`<dt>Owners</dt><dd>${owners.length ? owners.map((o, i) => html`${i ? ', ' : ''}<a href="/@${o}">@${o}</a>`) : 'none'}</dd>` : ''}
-<dt>Followers</dt><dd>${followers.count}</dd></dl><div style="margin-top:12px">${followUi}</div></aside></div>`,
+<dt>Followers</dt><dd>${followers.count}</dd></dl><div class="actions">${followUi}</div></aside></div>`,
     });
   });
 }
