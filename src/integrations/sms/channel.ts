@@ -1,4 +1,4 @@
-import { and, count, eq, gt, min } from 'drizzle-orm';
+import { and, count, eq, gt, lt, min } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
 import { setSmsStopped } from '../../app/phones.js';
 import { statusUrl } from '../../app/status-view.js';
@@ -62,6 +62,8 @@ export function createSmsChannel(deps: SmsChannelDeps): Channel {
       // A retry of a send already reserved (the worker stopped before it could record the answer).
       if (reserved) return { kind: 'send', number: p.number, body: body(), summary: isCarrier };
 
+      // Only the last hour matters: older rows of this number go (keeps the table at about perHour rows a number).
+      await tx.delete(smsSends).where(and(eq(smsSends.number, p.number), lt(smsSends.sentAt, new Date(now.getTime() - 2 * HOUR_MS))));
       const [w] = await tx
         .select({ n: count(), oldest: min(smsSends.sentAt) })
         .from(smsSends)

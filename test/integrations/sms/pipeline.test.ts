@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppContext } from '../../../src/app/context.js';
 import { smsNumbers } from '../../../src/db/schema.js';
 import { createSms } from '../../../src/integrations/sms/index.js';
+import { createWebhookChannel } from '../../../src/integrations/webhooks/channel.js';
 import { defaultChannels, startWorkers, type Workers } from '../../../src/pipeline/index.js';
 import { createQueues } from '../../../src/pipeline/queues.js';
 import { startFakeTwilio, type FakeTwilio } from '../../fakes/twilio.js';
@@ -21,7 +22,7 @@ beforeAll(async () => {
   ctx = { ...t.ctx, kick: () => kick() };
   const sms = createSms(ctx);
   // As main.ts does: the registry's sms entry is the SMS channel once SMS is configured.
-  workers = startWorkers({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, channels: { ...defaultChannels({ ctx, messengers: {} }), sms: sms.channel }, messengers: {} });
+  workers = startWorkers({ ctx, redisUrl: REDIS_URL, prefix: t.prefix, channels: { ...defaultChannels({ ctx, messengers: {} }), webhook: createWebhookChannel({ ctx }), sms: sms.channel }, messengers: {} });
   kick = () => workers.kick();
 });
 afterAll(async () => {
