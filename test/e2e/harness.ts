@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config.js';
 import { startApp, type RunningApp, type StartOptions } from '../../src/main.js';
 import { createTestDatabase, REDIS_URL, testQueuePrefix, type TestDatabase } from '../helpers/db.js';
+import { documentChecker, type DocumentChecker } from '../helpers/openapi-check.js';
 import { dropPrefix } from '../helpers/queues.js';
 import { waitUntil } from '../helpers/wait.js';
 
@@ -35,6 +36,13 @@ export async function startE2E(env: Record<string, string> = {}, opts: Partial<P
   const app = await startApp({ config, role: 'all', log: pino({ level: 'silent' }), ...opts });
   // PUBLIC_URL is only known now that the port is: links in tests are not followed, so the default is fine.
   const url = app.url!;
+  // Every answer to call() is checked against the OpenAPI document the app serves (status, media type, JSON schema).
+  let checker: DocumentChecker | undefined;
+  const check = async (method: string, path: string, status: number, contentType: string | null, text: string) => {
+    checker ??= documentChecker((await (await fetch(`${url}/api/v1/openapi.json`)).json()) as never);
+    const wrong = checker.check({ method, url: path, status, contentType, body: text });
+    if (wrong) throw new Error(`The answer does not match the OpenAPI document: ${wrong}`);
+  };
   return {
     app,
     database,
@@ -50,6 +58,7 @@ export async function startE2E(env: Record<string, string> = {}, opts: Partial<P
         ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
       });
       const text = await res.text();
+      await check(method, path, res.status, res.headers.get('content-type'), text);
       let body: unknown = text;
       try {
         body = text ? JSON.parse(text) : null;
