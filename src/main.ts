@@ -55,6 +55,8 @@ export interface RunningApp {
   pipeline: Pipeline;
   metrics: MetricsRegistry;
   database: Database;
+  /** The XMPP side when configured (worker roles): whether this process holds the component connection. */
+  xmpp: Pick<XmppIntegration, 'leader' | 'online'> | null;
   /** Drains: stops accepting HTTP, lets running jobs finish (or return to the queue), closes connections. */
   close(): Promise<void>;
 }
@@ -211,6 +213,7 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
     pipeline,
     metrics,
     database,
+    xmpp,
     close() {
       closing ??= (async () => {
         // Every step gets what is left of SHUTDOWN_TIMEOUT (less a margin to exit in): with Redis or

@@ -149,10 +149,9 @@ export function createComponentConnection(opts: ComponentOptions): ComponentConn
     }
   }
 
+  // A getter: Object.assign would copy its value once instead.
+  Object.defineProperty(emitter, 'online', { get: () => current !== null && current.status === 'online' });
   const conn = Object.assign(emitter, {
-    get online() {
-      return current !== null && current.status === 'online';
-    },
     async send(el: Element) {
       const entity = current;
       if (!entity || entity.status !== 'online') throw new Error('XMPP component not connected');

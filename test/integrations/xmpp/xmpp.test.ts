@@ -54,7 +54,7 @@ beforeAll(async () => {
   for (const u of ['app', 'alice', 'mallory', 'flood', 'other']) prosody.register(u, 'pw');
   e = await startE2E(
     { XMPP_SERVICE: prosody.componentService, XMPP_DOMAIN: C, XMPP_SECRET: prosody.secret, WEBHOOK_RETRY_DELAYS: '0.2,0.3,0.5,1,1,1,2,2,2,2,2,2' },
-    { xmpp: { waitMs: 2000, leaderPollMs: 200, keepaliveMs: 2000, pingTimeoutMs: 2000 } },
+    { xmpp: { waitMs: 2000, leaderPollMs: 200 } },
   );
   alice = await person(e, 'alice');
   for (const [handle, visibility] of [
