@@ -111,6 +111,10 @@ describe('texts in: STOP, START, HELP and commands', () => {
     expect(f).toMatchObject({ route: 'sms', state: 'active' });
     expect(await h.text(ANN, 'following')).toMatch(/@build: in text messages to your phone/);
     expect(await h.text(ANN, 'get build')).toMatch(/build/);
+    // `d alice lunch?` is the direct message command, handle without @ (here refused: they do not follow each other).
+    const dm = await h.text(ANN, 'd ben lunch?');
+    expect(dm).toBe((await executeCommand(h.t.ctx, { actor: ann, platform: 'slack', text: 'd @ben lunch?' })).text);
+    expect(dm).not.toMatch(/did you mean|needs a @handle/);
     // off / on by text mean what they mean in chat: every delivery.
     expect(await h.text(ANN, 'off')).toMatch(/off/i);
     expect((await getSourceById(h.t.ctx.db, ann.id))!.switchedOff).toBe(true);
