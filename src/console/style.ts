@@ -49,6 +49,8 @@ form.inline { display: inline; margin: 0; }
 .row > * { flex: 1 1 160px; }
 .row > .shrink { flex: 0 0 auto; }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-top: 12px; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; padding: 6px 12px 10px; margin: 0; }
+legend { padding: 0 4px; font-size: .9rem; }
 label { display: block; font-weight: 600; font-size: .92rem; margin-bottom: 4px; }
 label.check { display: inline-flex; gap: 6px; align-items: center; font-weight: 400; margin-right: 12px; }
 .hint { color: var(--muted); font-size: .88rem; margin: 4px 0 0; }

@@ -124,6 +124,13 @@ const ok: [string, ParsedCommand][] = [
   ['channel list', { name: 'channel', action: 'list' }],
   ['channel publish @it-status', { name: 'channel', action: 'publish', handle: 'it-status' }],
   ['channel unpublish', { name: 'channel', action: 'unpublish' }],
+  // the console's words (docs/console.md): web and services take nothing, so more text after them is a status
+  ['web', { name: 'web' }],
+  ['web is down again', { name: 'post', text: 'web is down again' }],
+  ['Services', { name: 'services' }],
+  ['services are slow', { name: 'post', text: 'services are slow' }],
+  ['find build pipeline', { name: 'find', words: ['build', 'pipeline'] }],
+  ['find @alice #deploy', { name: 'find', words: ['alice', 'deploy'] }],
   // help
   ['help', { name: 'help', topic: null }],
   ['HELP follow', { name: 'help', topic: 'follow' }],
@@ -215,6 +222,8 @@ const errors: [string, string, string, string][] = [
   ['protect me please', 'invalid', '"protect" takes on or off', USAGE.protect.usage],
   ['requests now', 'invalid', 'takes nothing after it', USAGE.requests.usage],
   ['approve', 'invalid', '"approve" needs a @handle', USAGE.approve.usage],
+  ['find', 'invalid', '"find" needs words', USAGE.find.usage],
+  ['find a b c d e f g h i', 'invalid', 'at most 8 words', USAGE.find.usage],
   ['deny everyone', 'invalid', 'did you mean @everyone?', USAGE.deny.usage],
   ['block', 'invalid', '"block" needs a @handle', USAGE.block.usage],
   ['quiet', 'invalid', '"quiet" needs a period', USAGE.quiet.usage],
@@ -262,7 +271,8 @@ describe('parseCommand: mistakes name themselves and show the usage', () => {
   it('every command has at least one error row carrying its usage', () => {
     const usages = new Set(errors.map((r) => r[3]));
     for (const n of COMMAND_NAMES) {
-      if (n === 'help' || n === 'post' || n === 'channel') continue;
+      // web and services take nothing: text after them is a status, never a mistake.
+      if (n === 'help' || n === 'post' || n === 'channel' || n === 'web' || n === 'services') continue;
       expect(usages, n).toContain(USAGE[n].usage);
     }
   });
