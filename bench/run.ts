@@ -282,7 +282,8 @@ async function main(): Promise<void> {
           ? spawnApp(process.execPath, [...prof, 'bin/start.js', 'all'], env)
           : spawnApp('npm', ['start'], env);
       apps.push(app);
-      await waitReady(app);
+      // `npm start` builds first when dist/ is older than src/.
+      await waitReady(app, 300_000);
       return app;
     };
     const warm = WARMUP > 0 ? await seedWebhookFollowers(db.db, { handle: 'warmup', n: WARMUP, urlOf: (i) => receiver!.url(10_000_000 + i), secret: SECRET }) : null;
@@ -479,6 +480,7 @@ async function main(): Promise<void> {
   }
 
   if (process.env.BENCH_XMPP !== '0') say(`\n${await (await import('./xmpp.js')).benchXmpp(() => {}).then((x) => `xmpp deliveries to one app: ${perSecond(x.received / x.seconds)} (${x.received} of ${x.statuses}, ${x.duplicates} duplicates)`)}`);
+  if (process.env.BENCH_IDLE !== '0') say(`\nidle memory (SPEC §6):\n${await (await import('./idle-memory.js')).benchIdleMemory().then(async (f) => (await import('./idle-memory.js')).idleTable(f))}`);
   if (process.env.BENCH_INPUTS !== '0') say(`\n${await (await import('./inputs.js')).benchInputs(() => {}).then((x) => `inputs: ${perSecond(x.pollsPerSecond)} polls of ${x.inputs} inputs answered 304 (sweeper ${perSecond(x.sweepPerSecond)})`)}`);
   const verdict = (ok: boolean | null) => (ok === null ? 'NOT RUN' : ok ? 'PASS' : 'MISS');
   const at = (n: number) => fanOuts.find((f) => f.n === n);
