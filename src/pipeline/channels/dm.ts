@@ -34,7 +34,7 @@ export function createDmChannel(deps: DmChannelDeps): Channel {
       let message: OutboundMessage;
       if (d.event === 'status.created') {
         if (person.switchedOff) return { kind: 'skip', reason: 'switched off' };
-        const loaded = await statusForDelivery(db, deps.ctx.config.publicUrl, d, 'person');
+        const loaded = await statusForDelivery(db, deps.ctx.config.publicUrl, d, 'person', deps.ctx.clock.now());
         if (!loaded.ok) return { kind: 'skip', reason: loaded.reason };
         const until = quietUntil(deps.ctx.clock.now(), person.timezone, person.quietStart, person.quietEnd);
         if (until) return person.quietToDigest ? { kind: 'digest' } : { kind: 'hold', until };

@@ -30,7 +30,7 @@ export type StatusLoad = { ok: true; view: StatusView; follow: FollowRow | null;
  * The status a `status.created` delivery carries, checked again at send time: consent may have
  * changed since fan-out (unfollowed, switched off, deleted).
  */
-export async function statusForDelivery(db: DbOrTx, publicUrl: string, d: DeliveryRecord, audience: 'person' | 'channel'): Promise<StatusLoad> {
+export async function statusForDelivery(db: DbOrTx, publicUrl: string, d: DeliveryRecord, audience: 'person' | 'channel', now: Date = new Date()): Promise<StatusLoad> {
   if (!d.statusId) return { ok: false, reason: 'no status' };
   const [r] = await db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(eq(statuses.id, d.statusId)).limit(1);
   if (!r || r.s.deletedAt) return { ok: false, reason: 'status deleted' };
@@ -41,6 +41,8 @@ export async function statusForDelivery(db: DbOrTx, publicUrl: string, d: Delive
     if (follow.state === 'off') return { ok: false, reason: 'follow off' };
     if (follow.state === 'pending') return { ok: false, reason: 'follow pending' };
   }
+  // A calendar reminder is never sent once its event has started (SPEC section 7).
+  if (r.s.expiresAt && r.s.expiresAt <= now) return { ok: false, reason: 'expired' };
   const view = toStatusView(publicUrl, r.s, r.src);
   return { ok: true, view, follow, message: { kind: 'status', status: view, ...whyAndOff(audience, follow, r.src.handle) } };
 }

@@ -8,6 +8,7 @@ import { newId } from '../../../src/core/ids.js';
 import { deliveries, inputs, sources, statuses } from '../../../src/db/schema.js';
 import { parseCalendarDocument } from '../../../src/integrations/inputs/calendar.js';
 import { createInputPoller } from '../../../src/integrations/inputs/poller.js';
+import { createDmChannel } from '../../../src/pipeline/channels/dm.js';
 import { releaseHeld } from '../../../src/pipeline/release.js';
 import { startFeedServer, type FeedServer } from '../../fakes/feed-server.js';
 import { createTestContext, type TestContext } from '../../helpers/context.js';
@@ -179,5 +180,10 @@ describe('calendar polls', () => {
     const bySub = Object.fromEntries(rows.map((r) => [r.subscriberId, [r.state, r.reason]]));
     expect(bySub[person.id]).toEqual(['skipped', 'expired']);
     expect(bySub[ownerId]).toEqual(['skipped', 'switched off']);
+    // Sent directly (no quiet hours) after the start, it is skipped as expired too.
+    await t.ctx.db.update(sources).set({ switchedOff: false }).where(eq(sources.id, ownerId));
+    const dm = createDmChannel({ ctx: t.ctx, messengers: {} });
+    const record = { id: newId(), event: 'status.created', statusId: s.id, subscriberKind: 'person' as const, subscriberId: ownerId, route: 'dm' as const, followId: null, attempts: 0, payload: {}, refs: [], createdAt: now };
+    expect(await dm.deliver(record)).toEqual({ kind: 'skip', reason: 'expired' });
   });
 });
