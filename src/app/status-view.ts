@@ -34,3 +34,18 @@ export function toStatusView(publicUrl: string, s: StatusRowLike, src: SourceRow
     ...(s.input ? { input: s.input } : {}),
   };
 }
+
+/**
+ * The machine-readable event every app gets, as sent (SPEC section 4): `{type, timestamp, data}` around a
+ * `data` already in JSON (one status's data is shared by a whole batch). Webhook bodies and the XEP-0335
+ * JSON of XMPP messages are this same string.
+ */
+export const eventBodyJson = (type: string, timestamp: string, dataJson: string): string =>
+  `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(timestamp)},"data":${dataJson}}`;
+
+/** The `data` of `status.deleted`: the id and URL, and who posted it while the row is still there. */
+export function statusDeletedData(publicUrl: string, statusId: string, r?: { s: { deletedAt: Date | null }; src: SourceRowLike }): Record<string, unknown> {
+  const data: Record<string, unknown> = { id: statusId, url: statusUrl(publicUrl, statusId) };
+  if (r) Object.assign(data, { source: { handle: r.src.handle, kind: r.src.kind, name: r.src.name }, deleted_at: r.s.deletedAt?.toISOString() ?? null });
+  return data;
+}

@@ -2,7 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
 import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
-import { statusUrl, toStatusView } from '../../app/status-view.js';
+import { eventBodyJson, statusDeletedData, toStatusView } from '../../app/status-view.js';
 import type { Db } from '../../db/client.js';
 import { inJsonList } from '../../db/json-params.js';
 import { preparedFor } from '../../db/prepared.js';
@@ -43,8 +43,7 @@ export interface WebhookBody {
 /** A built body: the JSON exactly as it is signed and sent. */
 type Built = { ok: true; json: string } | { ok: false; reason: string };
 
-/** `{type, timestamp, data}` around a `data` already in JSON (one status's data is shared by a whole batch). */
-const bodyJson = (type: string, timestamp: string, dataJson: string) => `{"type":${JSON.stringify(type)},"timestamp":${JSON.stringify(timestamp)},"data":${dataJson}}`;
+const bodyJson = eventBodyJson;
 
 /** What one batch's deliveries share: their endpoints, their statuses, each status's event data, and DNS. */
 interface Shared {
@@ -96,9 +95,7 @@ function buildBody(config: WebhookChannelDeps['ctx']['config'], shared: Shared, 
       return { ok: true, json: bodyJson(d.event, timestamp, data) };
     }
     case 'status.deleted': {
-      const data: Record<string, unknown> = { id: d.statusId, url: statusUrl(config.publicUrl, d.statusId ?? '') };
-      if (r) Object.assign(data, { source: { handle: r.src.handle, kind: r.src.kind, name: r.src.name }, deleted_at: r.s.deletedAt?.toISOString() ?? null });
-      return body(data);
+      return body(statusDeletedData(config.publicUrl, d.statusId ?? '', r));
     }
     case 'follow.requested': {
       const data = d.payload.data;

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
 import type { XmppNotice } from '../../app/outbox.js';
-import { statusUrl, toStatusView } from '../../app/status-view.js';
+import { eventBodyJson, statusDeletedData, statusUrl, toStatusView } from '../../app/status-view.js';
 import { jidsOf } from '../../app/xmpp-addresses.js';
 import { sources, statuses } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord } from '../../pipeline/channel.js';
@@ -24,7 +24,8 @@ export interface XmppChannelDeps {
 
 type Built = { ok: true; stanzas: (to: string) => OutStanza[] } | { ok: false; reason: string };
 
-const eventJson = (type: string, timestamp: string, data: unknown) => JSON.stringify({ type, timestamp, data });
+/** The webhook body, byte for byte (app/status-view.ts). */
+const eventJson = (type: string, timestamp: string, data: unknown) => eventBodyJson(type, timestamp, JSON.stringify(data));
 
 export function createXmppChannel(deps: XmppChannelDeps): Channel {
   const { db, config } = deps.ctx;
@@ -59,9 +60,7 @@ export function createXmppChannel(deps: XmppChannelDeps): Channel {
     }
     if (d.event === 'status.deleted') {
       const url = statusUrl(config.publicUrl, d.statusId);
-      const data: Record<string, unknown> = { id: d.statusId, url };
-      if (r) Object.assign(data, { source: { handle: r.src.handle, kind: r.src.kind, name: r.src.name }, deleted_at: r.s.deletedAt?.toISOString() ?? null });
-      const json = eventJson(d.event, timestamp, data);
+      const json = eventJson(d.event, timestamp, statusDeletedData(config.publicUrl, d.statusId, r));
       const from = r ? `${r.src.handle}@${domain}` : domain;
       return { ok: true, stanzas: (to) => [{ t: 'message', to, from, id: d.id, body: `Deleted: ${url}`, json }] };
     }
