@@ -11,6 +11,7 @@ import { boltLogger } from './bolt-logger.js';
 import type { SlackDeps } from './deps.js';
 import { SlackDirectory } from './directory.js';
 import { DbInstallationStore } from './installation-store.js';
+import { installCallbacks } from './install-pages.js';
 import { registerMessages } from './messages.js';
 import { createSlackMessenger } from './messenger.js';
 import { EVENTS_PATH, INSTALL_PATH, OAUTH_REDIRECT_PATH, SLACK_BOT_SCOPES } from './scopes.js';
@@ -22,6 +23,9 @@ export { SLACK_BOT_EVENTS, SLACK_BOT_SCOPES, SLASH_COMMAND } from './scopes.js';
 export { DbInstallationStore } from './installation-store.js';
 
 export { slackMode, type SlackMode } from './mode.js';
+
+/** Bolt's ErrorCode.AuthorizationError: no installation (token) for the workspace an event came from. */
+const AUTHORIZATION_ERROR = 'slack_bolt_authorization_error';
 
 export interface SlackIntegrationOptions {
   /**
@@ -74,6 +78,12 @@ export function createSlackIntegration(ctx: AppContext, opts: SlackIntegrationOp
     registerUninstall(app, deps);
     registerChannelLeft(app, deps);
     app.error(async (err) => {
+      if (err.code === AUTHORIZATION_ERROR) {
+        // A workspace that uninstalled the app (or never installed it) still sends events for a while:
+        // ignored, and said in one line without a stack (Bolt's own warning is turned down in bolt-logger.ts).
+        log.warn({ reason: err.message }, 'slack request from a workspace where Twitterprise is not installed: ignored');
+        return;
+      }
       log.error({ err, code: err.code }, 'slack listener failed');
     });
     return app;
@@ -113,6 +123,8 @@ export function createSlackIntegration(ctx: AppContext, opts: SlackIntegrationOp
                 redirectUriPath: OAUTH_REDIRECT_PATH,
                 directInstall: true,
                 clientOptions: clientOptions(),
+                // Our own end pages: a sentence and a link back, never Bolt's 500 for a cancelled install.
+                callbackOptions: installCallbacks(ctx.config.publicUrl, log),
               },
             }
           : {}),
