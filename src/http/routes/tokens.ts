@@ -12,17 +12,16 @@ export const tokensQuery = pageQuery;
 export const tokenEntry = z.object({
   id: z.string(),
   kind: z.enum(['api', 'hook']),
-  /** The source it acts as: "@alice", "@build". */
-  subject: z.string(),
+  subject: z.string().meta({ description: 'The source it acts as', example: '@build' }),
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   expires_at: z.string().nullable(),
 });
 
-export const tokensResponse = z.object({ items: z.array(tokenEntry), next: z.string().nullable() }).meta({ id: 'TokenPage' });
+export const tokensResponse = z.object({ items: z.array(tokenEntry), next: z.string().nullable() });
 
 /** `DELETE /api/v1/tokens/:id` -> 204. */
-export const tokenIdParam = z.string().min(1).max(64);
+export const tokenIdParams = z.object({ id: z.string().min(1).max(64) });
 
 export function tokenRoutes(ctx: AppContext): Router {
   const r = Router();
@@ -33,8 +32,8 @@ export function tokenRoutes(ctx: AppContext): Router {
       method: 'get',
       path: '/tokens',
       operationId: 'listTokens',
-      summary: "The token owner's tokens and its services'",
-      description: 'Id, subject, created, last used, expiry; never a secret.',
+      summary: "The token owner's tokens",
+      description: "API tokens and incoming-hook tokens of the token's owner and of the services it owns (the admin token: every one), newest first. Never the secret.",
       tags: ['admin'],
       request: { query: tokensQuery },
       responses: { 200: { description: 'A page of tokens', body: tokensResponse } },
@@ -65,9 +64,9 @@ export function tokenRoutes(ctx: AppContext): Router {
       path: '/tokens/:id',
       operationId: 'revokeToken',
       summary: 'Revoke a token',
-      description: "One of the token owner's own (or its services'); an admin, any.",
+      description: 'Its owner (or an owner of its service, or an admin) revokes it; it stops working at once.',
       tags: ['admin'],
-      request: { params: z.object({ id: tokenIdParam }) },
+      request: { params: tokenIdParams },
       responses: { 204: { description: 'Revoked' } },
       problems: [403, 404],
     },
