@@ -32,7 +32,7 @@ function placeOf(file) {
 
 const describePlace = (p) => (p.folder ? `${p.folder}/` : `${p.module}.ts`);
 
-const layersPlugin = {
+export const layersPlugin = {
   rules: {
     direction: {
       meta: {
