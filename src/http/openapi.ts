@@ -86,10 +86,14 @@ function problemResponse(status: ProblemStatus): ZodOpenApiResponseObject {
   return r;
 }
 
-/** The problems every operation of its kind can answer: 400 (bad URL, parameters, body or JSON), 413, 503, and 401 with a token. */
+/**
+ * The problems every operation of its kind can answer: 400 (bad URL, parameters, body or JSON), 413, 503;
+ * with a token 401 and 415 (/api/v1 parses a JSON body on every path, so a body in a character set it does
+ * not read is refused anywhere there); 415 wherever a body is read.
+ */
 function commonProblems(spec: RouteSpec): ProblemStatus[] {
   const out: ProblemStatus[] = [400, 413, 503];
-  if ((spec.auth ?? 'bearer') === 'bearer') out.push(401);
+  if ((spec.auth ?? 'bearer') === 'bearer') out.push(401, 415);
   if (spec.admin) out.push(403);
   if (spec.request?.body || spec.request?.content) out.push(415);
   return out;

@@ -79,7 +79,8 @@ export function documentChecker(doc: Doc): DocumentChecker {
     check(a) {
       const method = a.method.toLowerCase();
       if (method === 'head' || method === 'options') return null;
-      const path = a.url.split('?')[0]!;
+      // The path as the server saw it: dot segments (also %2e) resolved the way a client's URL parser does.
+      const path = new URL(a.url.split('?')[0]!, 'http://check.invalid').pathname;
       const hit = templates.find((t) => t.re.test(path) && doc.paths[t.template]![method]);
       if (!hit) return null;
       const where = `${a.method} ${path} (${method} ${hit.template}) answered ${a.status}`;

@@ -11,8 +11,10 @@ import { newId } from '../../src/core/ids.js';
 import { deliveries, sources } from '../../src/db/schema.js';
 import { createHttpApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/http/metrics.js';
+import { buildOpenApiDocument } from '../../src/http/openapi.js';
 import { webhookDestinationCheck } from '../../src/http/webhook-destination.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { documentChecker, type DocumentChecker } from '../helpers/openapi-check.js';
 import { RecordingPipeline } from '../http/harness.js';
 import { encode, Fuzz } from './hostile-input.js';
 
@@ -30,6 +32,8 @@ let server: Server;
 let base: string;
 let ids: { webhook: string; follow: string; status: string; delivery: string; hook: string };
 let tokens: string[];
+/** Every answer must also be one the OpenAPI document describes (its status, media type and body). */
+let checker: DocumentChecker;
 const errorLog: string[] = [];
 
 beforeAll(async () => {
@@ -44,6 +48,7 @@ beforeAll(async () => {
     pipeline: new RecordingPipeline(),
     checkWebhookDestination: webhookDestinationCheck(t.config, async () => []),
   });
+  checker = documentChecker(buildOpenApiDocument(app, { publicUrl: t.config.publicUrl, version: 'fuzz' }) as never);
   server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -144,6 +149,8 @@ describe('fuzzing the HTTP API', () => {
       const text = await res.text();
       const ct = res.headers.get('content-type') ?? '';
       const where = `${target.method} ${path.slice(0, 120)} body=${JSON.stringify(body?.slice(0, 120))}`;
+      const undocumented = checker.check({ method: target.method, url: path, status: res.status, contentType: res.headers.get('content-type'), body: text });
+      if (undocumented) failures.push(`not as documented: ${undocumented}; ${where}`);
       if (res.status >= 500 || res.status < 200 || (res.status >= 300 && res.status < 400)) failures.push(`${res.status} ${where}: ${text.slice(0, 300)}`);
       let problem = false;
       if (res.status >= 400) {
@@ -181,7 +188,8 @@ describe('fuzzing the HTTP API', () => {
     // Hostile input was refused, and some valid input got through: the fuzzer reached the handlers.
     expect([...byStatus.keys()].some((s) => s === 400)).toBe(true);
     expect([...byStatus.keys()].some((s) => s >= 200 && s < 300)).toBe(true);
-  });
+    // The loop stops after 60 s on a slow machine; the test may take that long.
+  }, 120_000);
 
   it('inputs that once answered 500 now answer a 4xx problem (or succeed)', async () => {
     const raw = (method: string, path: string, body?: string) =>
