@@ -101,6 +101,7 @@ const TARGETS: Target[] = [
   { method: 'GET', path: (f, id) => `/api/v1/webhooks/${id('webhook')}/deliveries${f.query()}`, fields: [] },
   { method: 'POST', path: (f, id) => `/api/v1/webhooks/${id('webhook')}/test`, fields: [] },
   { method: 'POST', path: (f, id) => `/api/v1/deliveries/${id('delivery')}/redeliver`, fields: [] },
+  { method: 'GET', path: (f) => `/api/v1/deliveries${f.query()}`, fields: [] },
   { method: 'POST', path: () => '/api/v1/people', fields: ['handle', 'name', 'email', 'timezone'] },
   { method: 'POST', path: () => '/api/v1/services', fields: ['handle', 'name', 'visibility', 'owners'] },
   { method: 'PATCH', path: (f) => `/api/v1/services/${f.chance(0.5) ? 'build' : f.segment()}`, fields: ['name', 'visibility', 'owners'] },
