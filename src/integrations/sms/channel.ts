@@ -42,15 +42,18 @@ export function createSmsChannel(deps: SmsChannelDeps): Channel {
     if (!person || person.kind !== 'person') return { kind: 'skip', reason: 'person not found' };
     if (person.switchedOff) return { kind: 'skip', reason: 'switched off' };
     const [row] = await db.select({ s: statuses, src: sources }).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(eq(statuses.id, d.statusId)).limit(1);
-    if (!row || row.s.deletedAt) return { kind: 'skip', reason: 'status deleted' };
-    if (d.followId) {
+    // The summary's carrier sends the summary whatever became of its own status or follow since.
+    const [own] = await db.select({ carrier: smsNumbers.summaryDeliveryId }).from(smsNumbers).where(eq(smsNumbers.personId, person.id)).limit(1);
+    const carrying = own?.carrier === d.id;
+    if (!carrying && (!row || row.s.deletedAt)) return { kind: 'skip', reason: 'status deleted' };
+    if (!carrying && d.followId) {
       const [f] = await db.select({ state: follows.state }).from(follows).where(eq(follows.id, d.followId)).limit(1);
       if (!f) return { kind: 'skip', reason: 'unfollowed' };
       if (f.state !== 'active') return { kind: 'skip', reason: f.state === 'off' ? 'follow off' : 'follow pending' };
     }
     const until = quietUntil(now, person.timezone, person.quietStart, person.quietEnd);
     if (until) return { kind: 'wait', ms: until.getTime() - now.getTime() };
-    const handle = row.src.handle;
+    const handle = row?.src.handle ?? '';
 
     return db.transaction(async (tx): Promise<Plan> => {
       const [p] = await tx.select().from(smsNumbers).where(eq(smsNumbers.personId, person.id)).limit(1).for('update');
@@ -58,7 +61,8 @@ export function createSmsChannel(deps: SmsChannelDeps): Channel {
       if (p.stoppedAt) return { kind: 'skip', reason: 'texts stopped (STOP)' };
       const [reserved] = await tx.select({ id: smsSends.deliveryId }).from(smsSends).where(eq(smsSends.deliveryId, d.id)).limit(1);
       const isCarrier = p.summaryDeliveryId === d.id;
-      const body = () => (isCarrier ? summaryText(p.waiting, deps.perHour) : statusText(handle, row.s.text, statusUrl(deps.ctx.config.publicUrl, row.s.id)));
+      if (!isCarrier && (!row || row.s.deletedAt)) return { kind: 'skip', reason: 'status deleted' };
+      const body = () => (isCarrier || !row ? summaryText(p.waiting, deps.perHour) : statusText(handle, row.s.text, statusUrl(deps.ctx.config.publicUrl, row.s.id)));
       // A retry of a send already reserved (the worker stopped before it could record the answer).
       if (reserved) return { kind: 'send', number: p.number, body: body(), summary: isCarrier };
 

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSmsStopped } from '../../../src/app/phones.js';
-import { consentLog, smsNumbers, smsSends, sources } from '../../../src/db/schema.js';
+import { consentLog, smsNumbers, smsSends, sources, statuses } from '../../../src/db/schema.js';
 import { createSms, type SmsSetup } from '../../../src/integrations/sms/index.js';
 import { createTwilioProvider } from '../../../src/integrations/sms/twilio.js';
 import { toRecord } from '../../../src/pipeline/deliver-record.js';
@@ -84,6 +84,18 @@ describe('route sms', () => {
     expect((await t.ctx.db.select().from(smsNumbers).where(eq(smsNumbers.personId, ann.id)))[0]).toMatchObject({ waiting: {}, summaryDeliveryId: null });
     // The summary counts as one text; the next status goes as itself.
     expect((await postAndDeliver('sixth')).outcome).toEqual({ kind: 'sent' });
+    t.clock.advance(61 * 60_000);
+  });
+
+  it('the summary goes even when the status that carries it was deleted meanwhile', async () => {
+    await postAndDeliver('one');
+    await postAndDeliver('two');
+    const carrier = await postAndDeliver('three');
+    expect(carrier.outcome).toMatchObject({ kind: 'retry' });
+    await t.ctx.db.update(statuses).set({ deletedAt: t.clock.now() }).where(eq(statuses.id, carrier.status.id));
+    t.clock.advance(61 * 60_000);
+    expect(await sms.channel.deliver(toRecord(carrier.delivery))).toEqual({ kind: 'sent' });
+    expect(twilio.sent.at(-1)!.body).toMatch(/^1 status not texted \(limit 2 texts an hour\): @build 1\./);
     t.clock.advance(61 * 60_000);
   });
 
