@@ -79,7 +79,7 @@ ul.list .grow { flex: 1 1 220px; min-width: 0; }
 .badge.bad { background: var(--bad-soft); color: var(--bad); }
 .badge.brand { background: var(--brand-soft); color: #1e40af; }
 table { width: 100%; border-collapse: collapse; font-size: .94rem; }
-th, td { text-align: left; padding: 8px 6px; border-top: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+th, td { text-align: left; padding: 8px 6px; border-top: 1px solid var(--line); vertical-align: top; overflow-wrap: break-word; }
 th { font-size: .82rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); border-top: 0; }
 .table-wrap { overflow-x: auto; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
