@@ -16,7 +16,7 @@ export interface Peer {
   presence(to: string, type?: string): Promise<void>;
   chat(to: string, body: string): Promise<void>;
   /** Waits for a received stanza matching `pred` (10 s), returns it. */
-  waitFor(pred: (el: Element) => boolean, what?: string): Promise<Element>;
+  waitFor(pred: (el: Element) => boolean, what?: string, timeoutMs?: number): Promise<Element>;
   messages(): Element[];
   stop(): Promise<void>;
 }
@@ -44,9 +44,9 @@ export async function connectPeer(prosody: Prosody, user: string, password = 'pw
     send: (el) => c.send(el),
     presence: (to, type) => c.send(xml('presence', { to, ...(type ? { type } : {}) })),
     chat: (to, body) => c.send(xml('message', { to, type: 'chat' }, xml('body', {}, body))),
-    async waitFor(pred, what = 'a stanza') {
+    async waitFor(pred, what = 'a stanza', timeoutMs = 15_000) {
       let hit: Element | undefined;
-      await waitUntil(() => (hit = received.find(pred)) !== undefined, what, 15_000);
+      await waitUntil(() => (hit = received.find(pred)) !== undefined, what, timeoutMs);
       return hit!;
     },
     messages: () => received.filter((el) => el.name === 'message'),

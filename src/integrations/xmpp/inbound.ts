@@ -112,13 +112,7 @@ export function createInbound(deps: InboundDeps): Inbound {
     await reply(chatMessage(domain, from, answer.text));
   }
 
-  async function route(el: Element): Promise<void> {
-    const fromRaw = el.attrs.from;
-    const toRaw = el.attrs.to;
-    if (!fromRaw || !toRaw) return;
-    const jid = bareJid(fromRaw);
-    if (!jid || jidDomain(toRaw) !== domain) return;
-    if (!allow(jid)) return;
+  async function route(el: Element, fromRaw: string, toRaw: string, jid: string): Promise<void> {
     const local = jidLocal(toRaw);
     if (el.name === 'presence') {
       if (local === '') return;
@@ -131,11 +125,18 @@ export function createInbound(deps: InboundDeps): Inbound {
 
   return {
     handle(el) {
+      // Checked before any work is queued: a flood from one address never takes the others' places.
+      const fromRaw = el.attrs.from;
+      const toRaw = el.attrs.to;
+      if (!fromRaw || !toRaw) return;
+      const jid = bareJid(fromRaw);
+      if (!jid || jidDomain(toRaw) !== domain) return;
+      if (!allow(jid)) return;
       if (inFlight.size >= MAX_IN_FLIGHT) {
         log.warn('too much inbound XMPP work in flight; stanza dropped');
         return;
       }
-      const p: Promise<void> = route(el)
+      const p: Promise<void> = route(el, fromRaw, toRaw, jid)
         .catch((err: unknown) => log.error({ err, stanza: el.name }, 'inbound stanza failed'))
         .finally(() => inFlight.delete(p));
       inFlight.add(p);

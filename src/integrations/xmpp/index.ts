@@ -78,7 +78,7 @@ export function createXmppIntegration(ctx: AppContext, opts: XmppIntegrationOpti
     channel,
     start() {
       leadership ??= startLeadership({
-        client: (ctx.db as unknown as { $client: unknown }).$client,
+        databaseUrl: ctx.config.databaseUrl,
         name: `xmpp:${xmpp.domain}`,
         log,
         onAcquire: acquire,

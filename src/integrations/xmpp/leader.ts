@@ -5,6 +5,9 @@ import type { Logger } from '../../log.js';
  * session-level advisory lock on a connection of its own. When the holder dies, PostgreSQL ends its
  * session and frees the lock; another worker's next try (every `pollMs`) takes it over. A holder whose
  * lock connection fails steps down at once (its lock may already be someone else's).
+ * The lock lives on a connection of its own, outside the app's pool, so losing it costs the app nothing;
+ * each check also compares the backend pid, so a connection the driver silently replaced cannot pass for
+ * the one that holds the lock.
  * Embedded PGlite is one process by construction (its folder is locked): that process always holds it.
  */
 
@@ -15,6 +18,7 @@ interface ReservedSql {
 }
 interface PostgresJs {
   reserve(): Promise<ReservedSql>;
+  end(opts?: { timeout?: number }): Promise<void>;
 }
 
 export interface Leadership {
@@ -23,8 +27,8 @@ export interface Leadership {
 }
 
 export interface LeaderOptions {
-  /** drizzle's `$client`: postgres.js (a reserve() method) or PGlite. */
-  client: unknown;
+  /** DATABASE_URL; undefined for embedded PGlite (one process: always the holder). */
+  databaseUrl: string | undefined;
   /** Names the lock: one holder per component domain and database. */
   name: string;
   log: Logger;
@@ -32,8 +36,6 @@ export interface LeaderOptions {
   onLose(): Promise<void> | void;
   pollMs?: number;
 }
-
-const isPostgresJs = (c: unknown): c is PostgresJs => typeof (c as { reserve?: unknown } | null)?.reserve === 'function';
 
 /** Two-key advisory lock: a fixed class id for Twitterprise's XMPP, and hashtext(name). */
 const LOCK_CLASS = 0x7470; // "tp"
@@ -43,7 +45,9 @@ export function startLeadership(opts: LeaderOptions): Leadership {
   const pollMs = opts.pollMs ?? 2000;
   let leader = false;
   let stopped = false;
+  let client: PostgresJs | null = null;
   let conn: ReservedSql | null = null;
+  let pid: unknown = null;
   let timer: NodeJS.Timeout | null = null;
   let busy: Promise<void> = Promise.resolve();
 
@@ -56,7 +60,7 @@ export function startLeadership(opts: LeaderOptions): Leadership {
 
   async function tick(): Promise<void> {
     if (stopped) return;
-    if (!isPostgresJs(opts.client)) {
+    if (!opts.databaseUrl) {
       if (!leader) {
         leader = true;
         await opts.onAcquire();
@@ -65,12 +69,18 @@ export function startLeadership(opts: LeaderOptions): Leadership {
     }
     try {
       if (leader && conn) {
-        await conn.unsafe('select 1');
+        const [now] = await conn.unsafe('select pg_backend_pid() as pid');
+        if (now?.pid !== pid) throw new Error('the lock connection was replaced');
         return;
       }
-      conn ??= await opts.client.reserve();
-      const [row] = await conn.unsafe('select pg_try_advisory_lock($1::int, hashtext($2)) as ok', [LOCK_CLASS, opts.name]);
+      if (!client) {
+        const { default: postgres } = await import('postgres');
+        client = postgres(opts.databaseUrl, { max: 1, connect_timeout: 5, idle_timeout: 0, onnotice: () => {} }) as unknown as PostgresJs;
+      }
+      conn ??= await client.reserve();
+      const [row] = await conn.unsafe('select pg_try_advisory_lock($1::int, hashtext($2)) as ok, pg_backend_pid() as pid', [LOCK_CLASS, opts.name]);
       if (row?.ok === true) {
+        pid = row.pid;
         leader = true;
         log.info({ lock: opts.name }, 'holding the XMPP component connection');
         await opts.onAcquire();
@@ -79,13 +89,11 @@ export function startLeadership(opts: LeaderOptions): Leadership {
         conn = null;
       }
     } catch (err) {
-      const c = conn;
+      // Start afresh: a new client, a new session, at the next try.
+      const c = client;
       conn = null;
-      try {
-        c?.release();
-      } catch {
-        // The connection is broken already.
-      }
+      client = null;
+      await c?.end({ timeout: 1 }).catch(() => {});
       await lose(err instanceof Error ? err.message : String(err));
     }
   }
@@ -107,11 +115,10 @@ export function startLeadership(opts: LeaderOptions): Leadership {
       if (timer) clearTimeout(timer);
       await busy.catch(() => {});
       await lose('shutting down');
-      if (conn) {
-        await conn.unsafe('select pg_advisory_unlock($1::int, hashtext($2))', [LOCK_CLASS, opts.name]).catch(() => {});
-        conn.release();
-        conn = null;
-      }
+      if (conn) await conn.unsafe('select pg_advisory_unlock($1::int, hashtext($2))', [LOCK_CLASS, opts.name]).catch(() => {});
+      conn = null;
+      await client?.end({ timeout: 2 }).catch(() => {});
+      client = null;
     },
   };
 }

@@ -55,7 +55,11 @@ it('one worker holds the component connection; when its session dies another tak
   const token = (await e.call<{ token: string }>('POST', '/api/v1/tokens', { token: ADMIN, body: { subject: '@build' } })).body.token;
   await app.presence(`build@${prosody.componentDomain}`, 'subscribe');
   await app.waitFor((el) => el.name === 'presence' && el.attrs.type === 'subscribed', 'subscribed');
-  const post = async (text: string) => (await e.call<{ id: string }>('POST', '/api/v1/statuses', { token, body: { text } })).body.id;
+  const post = async (text: string) => {
+    const r = await e.call<{ id: string }>('POST', '/api/v1/statuses', { token, body: { text } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    return r.body.id;
+  };
   const delivered = (id: string) => app.waitFor((el) => el.name === 'message' && (el.getChildText('json', 'urn:xmpp:json:0') ?? '').includes(id), `status ${id}`);
 
   await delivered(await post('before the takeover'));
@@ -65,7 +69,8 @@ it('one worker holds the component connection; when its session dies another tak
   // The holder's lock session dies (as when its process is killed): PostgreSQL frees the lock.
   const admin = postgres(e.database.url, { max: 1, onnotice: () => {} });
   try {
-    const killed = await admin`select pg_terminate_backend(pid) as ok from pg_locks where locktype = 'advisory' and granted`;
+    // pg_locks spans the server: only this test's database counts (other test files hold locks of their own).
+    const killed = await admin`select pg_terminate_backend(pid) as ok from pg_locks where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())`;
     expect(killed.length).toBe(1);
   } finally {
     await admin.end();
