@@ -24,6 +24,15 @@ export interface FollowDecisionData {
 /** Teams keeps a card message under about 28 KB; a summary lists at most this many statuses. */
 const MAX_SUMMARY_ITEMS = 25;
 
+/**
+ * TextBlocks render a markdown subset: in text someone else wrote, `[click here](http://x)` would be a
+ * link that hides where it goes. Its brackets (and backslashes) are escaped (CommonMark), so it shows
+ * as typed; a bare URL still shows itself. Only links we write ourselves are live (docs/security.md,
+ * class 1, the Teams side). Emphasis is left alone: it restyles, it does not deceive.
+ */
+export const escapeCardMarkdown = (s: string): string => s.replace(/[\\[\]]/g, (c) => `\\${c}`);
+const md = escapeCardMarkdown;
+
 const text = (t: string, extra: CardElement = {}): CardElement => ({ type: 'TextBlock', text: t, wrap: true, ...extra });
 const subtle = (t: string): CardElement => text(t, { isSubtle: true, size: 'Small', spacing: 'Small' });
 
@@ -32,7 +41,7 @@ const rfc3339 = (iso: string) => iso.replace(/\.\d+Z$/, 'Z');
 /** Rendered in the reader's own time zone and locale by Teams. */
 const when = (iso: string) => `{{DATE(${rfc3339(iso)}, SHORT)}} {{TIME(${rfc3339(iso)})}}`;
 
-const byline = (s: StatusView) => `**${s.source.name}** @${s.source.handle}`;
+const byline = (s: StatusView) => `**${md(s.source.name)}** @${s.source.handle}`;
 
 function card(body: CardElement[], fallbackText: string, actions?: CardElement[]): AdaptiveCard {
   return { type: 'AdaptiveCard', version: VERSION, body, ...(actions?.length ? { actions } : {}), fallbackText };
@@ -40,7 +49,7 @@ function card(body: CardElement[], fallbackText: string, actions?: CardElement[]
 
 export function statusCard(s: StatusView, why: string, offHint: string): AdaptiveCard {
   return card(
-    [text(byline(s), { spacing: 'None' }), text(s.text), subtle(`${when(s.created_at)} · ${why}. ${offHint}`)],
+    [text(byline(s), { spacing: 'None' }), text(md(s.text)), subtle(`${when(s.created_at)} · ${md(why)}. ${md(offHint)}`)],
     plainText({ kind: 'status', status: s, why, offHint }),
     [{ type: 'Action.OpenUrl', title: 'Open', url: s.url }],
   );
@@ -49,7 +58,7 @@ export function statusCard(s: StatusView, why: string, offHint: string): Adaptiv
 export function followRequestCard(m: Extract<OutboundMessage, { kind: 'follow_request' }>): AdaptiveCard {
   const data = (action: FollowDecisionData['action']): FollowDecisionData => ({ action, followId: m.followId });
   return card(
-    [text('Follow request', { weight: 'Bolder' }), text(`**${m.requester.name}** @${m.requester.handle} asks to follow @${m.source.handle}.`)],
+    [text('Follow request', { weight: 'Bolder' }), text(`**${md(m.requester.name)}** @${m.requester.handle} asks to follow @${m.source.handle}.`)],
     plainText(m),
     [
       { type: 'Action.Submit', title: 'Approve', style: 'positive', data: data('tp.approve') },
@@ -61,7 +70,7 @@ export function followRequestCard(m: Extract<OutboundMessage, { kind: 'follow_re
 /** The follow-request card once decided: the buttons are gone, the outcome says who decided. */
 export function decidedCard(requester: string, sourceHandle: string, outcome: string): AdaptiveCard {
   const line = `${requester} asked to follow @${sourceHandle}.`;
-  return card([text('Follow request', { weight: 'Bolder' }), text(line), subtle(outcome)], `${line} ${outcome}`);
+  return card([text('Follow request', { weight: 'Bolder' }), text(md(line)), subtle(md(outcome))], `${line} ${outcome}`);
 }
 
 export function messageCard(m: OutboundMessage): AdaptiveCard {
@@ -71,14 +80,14 @@ export function messageCard(m: OutboundMessage): AdaptiveCard {
     case 'follow_request':
       return followRequestCard(m);
     case 'notice':
-      return card([text(m.text)], plainText(m));
+      return card([text(md(m.text))], plainText(m));
     case 'direct':
-      return card([subtle(`Direct message from **${m.from.name}** @${m.from.handle}`), text(m.text)], plainText(m));
+      return card([subtle(`Direct message from **${md(m.from.name)}** @${m.from.handle}`), text(md(m.text))], plainText(m));
     case 'summary': {
       const shown = m.items.slice(0, MAX_SUMMARY_ITEMS);
       const more = m.more + (m.items.length - shown.length);
-      const body: CardElement[] = [text(m.title, { weight: 'Bolder' })];
-      for (const s of shown) body.push(text(`**@${s.source.handle}** ${s.text}`, { spacing: 'Small' }), subtle(`${when(s.created_at)} · [Open](${s.url})`));
+      const body: CardElement[] = [text(md(m.title), { weight: 'Bolder' })];
+      for (const s of shown) body.push(text(`**@${s.source.handle}** ${md(s.text)}`, { spacing: 'Small' }), subtle(`${when(s.created_at)} · [Open](${s.url})`));
       if (more > 0) body.push(subtle(`…and ${more} more`));
       return card(body, plainText({ ...m, items: shown, more }));
     }
