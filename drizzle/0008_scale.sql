@@ -1,2 +1,0 @@
--- Reserved: filled by the change that needs it (placeholders are removed before release).
-SELECT 1;
