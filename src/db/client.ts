@@ -51,7 +51,9 @@ export async function openDatabase(opts: DbOptions): Promise<Database> {
   mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
-  const client = new PGlite(dir);
+  // PostgreSQL's default 128 MB of shared buffers is most of an idle PGlite's memory (it lives in the
+  // WebAssembly heap, inside this process); 32 MB serves one machine's data and keeps `npm start` lean.
+  const client = new PGlite(dir, { startParams: [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'] });
   const db = drizzle(client, { schema }) as unknown as Db;
   return {
     db,

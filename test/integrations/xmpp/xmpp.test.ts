@@ -111,6 +111,11 @@ describe('XMPP component', () => {
   it('a deleted status reaches the app as status.deleted', async () => {
     const statusId = await post(buildToken, 'Wrong invoice EUR 12');
     await app.waitFor((el) => el.name === 'message' && bodyOf(el).includes('Wrong invoice'), 'the status');
+    // status.deleted goes where the status is recorded as sent; the message can arrive before that row is written.
+    await waitUntil(async () => {
+      const [row] = await e.app.ctx.db.select().from(deliveries).where(and(eq(deliveries.statusId, statusId), eq(deliveries.route, 'xmpp')));
+      return row?.state === 'sent';
+    }, 'the delivery sent');
     expect((await e.call('DELETE', `/api/v1/statuses/${statusId}`, { token: buildToken })).status).toBe(204);
     const del = await app.waitFor((el) => el.name === 'message' && jsonOf(el)?.type === 'status.deleted' && jsonOf(el).data.id === statusId, 'status.deleted');
     expect(del.attrs.from).toBe(`build@${C}`);
