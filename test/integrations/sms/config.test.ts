@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/config.js';
+import { parseConfig } from '../../../src/config.js';
+import { configProblems as problems } from '../../helpers/config.js';
 import { readyParts } from '../../../src/ready-line.js';
 import { TEST_FROM, TEST_SID } from '../../fakes/twilio.js';
 
 const twilio = { SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: TEST_SID, TWILIO_AUTH_TOKEN: 'secret', TWILIO_FROM: TEST_FROM };
-const problems = (env: Record<string, string>) => {
-  try {
-    parseConfig(env);
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-};
 
 describe('SMS configuration', () => {
   it('is off unless SMS_PROVIDER is set; the ready line says so', () => {

@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../../src/config.js';
+import { parseConfig } from '../../../src/config.js';
+import { configProblems as problems } from '../../helpers/config.js';
 import { readyParts } from '../../../src/ready-line.js';
 
-const problems = (env: Record<string, string>) => {
-  try {
-    parseConfig(env);
-    return [];
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-};
 
 describe('XMPP configuration', () => {
   it('is off without the three variables, and the ready line says so', () => {
