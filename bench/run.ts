@@ -479,9 +479,19 @@ async function main(): Promise<void> {
     say(table(['scale-out', 'deliveries/s'], scale.map((s) => [`web + ${s.workers} worker(s), ${s.n.toLocaleString('en')}`, `${perSecond(s.perSecond)}${s.received < s.n ? ` (${s.received} of ${s.n})` : ''}`])));
   }
 
-  if (process.env.BENCH_XMPP !== '0') say(`\n${await (await import('./xmpp.js')).benchXmpp(() => {}).then((x) => `xmpp deliveries to one app: ${perSecond(x.received / x.seconds)} (${x.received} of ${x.statuses}, ${x.duplicates} duplicates)`)}`);
-  if (process.env.BENCH_IDLE !== '0') say(`\nidle memory (SPEC §6):\n${await (await import('./idle-memory.js')).benchIdleMemory().then(async (f) => (await import('./idle-memory.js')).idleTable(f))}`);
-  if (process.env.BENCH_INPUTS !== '0') say(`\n${await (await import('./inputs.js')).benchInputs(() => {}).then((x) => `inputs: ${perSecond(x.pollsPerSecond)} polls of ${x.inputs} inputs answered 304 (sweeper ${perSecond(x.sweepPerSecond)})`)}`);
+  // The other doors' own figures, each skippable (BENCH_XMPP=0, BENCH_IDLE=0, BENCH_INPUTS=0); loaded only when run.
+  if (process.env.BENCH_XMPP !== '0') {
+    const x = await (await import('./xmpp.js')).benchXmpp(() => {});
+    say(`\nxmpp deliveries to one app: ${perSecond(x.received / x.seconds)} (${x.received} of ${x.statuses}, ${x.duplicates} duplicates)`);
+  }
+  if (process.env.BENCH_IDLE !== '0') {
+    const idle = await import('./idle-memory.js');
+    say(`\nidle memory (SPEC §6):\n${idle.idleTable(await idle.benchIdleMemory())}`);
+  }
+  if (process.env.BENCH_INPUTS !== '0') {
+    const x = await (await import('./inputs.js')).benchInputs(() => {});
+    say(`\ninputs: ${perSecond(x.pollsPerSecond)} polls of ${x.inputs} inputs answered 304 (sweeper ${perSecond(x.sweepPerSecond)})`);
+  }
   const verdict = (ok: boolean | null) => (ok === null ? 'NOT RUN' : ok ? 'PASS' : 'MISS');
   const at = (n: number) => fanOuts.find((f) => f.n === n);
   const fanTarget = (n: number): [string, string, boolean | null] => {
