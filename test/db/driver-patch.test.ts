@@ -37,6 +37,48 @@ describe('the patched PostgreSQL driver', () => {
 });
 
 /**
+ * On a new connection postgres.js first reads the server's array types; when the connection went away in
+ * that moment, the promise of that read was rejected with no handler and the process died (seen as a
+ * worker exiting 1 when PostgreSQL was cut just after start-up). The patch handles it: the waiting query
+ * fails with the connection's error and the process lives on. A fake server on 127.0.0.1 plays the
+ * moment exactly: it completes the start-up, drops the connection when the types query arrives, and
+ * takes no second connection.
+ */
+const typesScript = `
+import net from 'node:net';
+import postgres from 'postgres';
+const msg = (type, body) => { const b = Buffer.alloc(5 + body.length); b.write(type, 0, 'latin1'); b.writeInt32BE(4 + body.length, 1); body.copy(b, 5); return b; };
+const server = net.createServer((socket) => {
+  server.close();
+  let started = false;
+  socket.on('data', () => {
+    if (started) return socket.destroy();
+    started = true;
+    const ok = Buffer.alloc(4);
+    socket.write(Buffer.concat([msg('R', ok), msg('Z', Buffer.from('I', 'latin1'))]));
+  });
+  socket.on('error', () => {});
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const sql = postgres({ host: '127.0.0.1', port: server.address().port, user: 'tp', database: 'tp', max: 1, connect_timeout: 2, onnotice: () => {} });
+const outcome = await sql\`select 1\`.then(() => 'answered', (e) => 'rejected');
+await sql.end({ timeout: 1 });
+await new Promise((r) => setTimeout(r, 200));
+console.log(outcome + ', still alive');
+`;
+
+describe('the patched PostgreSQL driver, when a connection goes away while it reads the array types', () => {
+  it('fails the waiting query and the process lives on', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', typesScript], {
+      cwd: process.cwd(),
+      env: { PATH: process.env.PATH ?? '' },
+      timeout: 20_000,
+    });
+    expect(stdout.trim()).toBe('rejected, still alive');
+  });
+});
+
+/**
  * drizzle asks postgres.js to prepare only the queries given a name (`.prepare('name')`); any other
  * query with parameters then costs two round trips every time (describe, then execute) and a parse and
  * plan in PostgreSQL. patches/drizzle-orm+0.45.4.patch prepares every query: after its first run on a
