@@ -341,15 +341,18 @@ describe('CSRF: a state-changing request from anywhere but our own pages is 403 
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
     const port = (evil.address() as { port: number }).port;
     const page = await sam.newPage();
-    await page.goto(`http://localhost:${port}/`);
+    // Every step bounded, so a browser that stalls names the step instead of running into the test's timeout.
+    await page.goto(`http://localhost:${port}/`, { waitUntil: 'domcontentloaded', timeout: 10_000 });
     const answers: number[] = [];
     page.on('response', (res) => {
       if (new URL(res.url()).pathname === '/post') answers.push(res.status());
     });
-    await page.getByRole('button', { name: 'Go' }).click({ noWaitAfter: true });
+    await page.getByRole('button', { name: 'Go' }).click({ noWaitAfter: true, timeout: 10_000 });
     await waitUntil(() => answers.length > 0, 'the answer to the cross-port form', { timeoutMs: 10_000, everyMs: 50 });
     expect(answers).toEqual([403]);
     await page.close({ runBeforeUnload: false });
+    // The browser may keep its connection to this server open; close drops it instead of waiting on it.
+    evil.closeAllConnections();
     await new Promise<void>((resolve) => evil.close(() => resolve()));
     const mine = await w.e.call<{ items: { text: string }[] }>('GET', '/api/v1/sources/sam/statuses?limit=50', { token: ADMIN });
     expect(mine.body.items.map((i) => i.text)).not.toContain('from another port');
