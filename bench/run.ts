@@ -237,7 +237,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const prefix = `tpbench${randomBytes(4).toString('hex')}`;
   const outboxDir = path.join(os.tmpdir(), `tp-bench-${prefix}`);
-  const profileDir = path.join(os.tmpdir(), `tp-bench-profiles-${prefix}`);
+  const profileDir = process.env.BENCH_PROFILE_DIR || path.join(os.tmpdir(), `tp-bench-profiles-${prefix}`);
   let db: TestDatabase | null = null;
   let receiver: LeanReceiver | null = null;
   let slack: FakeSlackApi | null = null;
@@ -272,6 +272,8 @@ async function main(): Promise<void> {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_API_URL: slack.apiUrl,
+      // BENCH_APP_ENV="K=V K2=V2": extra settings for the app under test (WORKER_CONCURRENCY=16, say).
+      ...Object.fromEntries((process.env.BENCH_APP_ENV ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
     };
     const startNpm = async (profiled = false): Promise<App> => {
       // node refuses --cpu-prof in NODE_OPTIONS, so a profiled run starts what `npm start` runs (bin/start.js) itself.
@@ -337,7 +339,11 @@ async function main(): Promise<void> {
       say(`\ningest: pgbench (${INGEST_CLIENTS} clients, one single-row INSERT per transaction, 10 s)...`);
       const pgTps = await pgbench(db.url, INGEST_CLIENTS, 10);
       say(`  pgbench: ${perSecond(pgTps)}`);
-      const app = await startNpm();
+      if (PROFILE) {
+        rmSync(profileDir, { recursive: true, force: true });
+        mkdirSync(profileDir, { recursive: true });
+      }
+      const app = await startNpm(PROFILE);
       const one = await seedWebhookFollowers(db.db, { handle: 'ingest', n: 1, urlOf: () => receiver!.url(20_000_000), secret: SECRET });
       await warmUp(app, 'ingest');
       receiver.reset();
@@ -356,6 +362,7 @@ async function main(): Promise<void> {
       let next = 0;
       let running = true;
       const t0 = performance.now();
+      const t0Us = monotonicUs();
       const clients = Array.from({ length: INGEST_CLIENTS }, async () => {
         while (next < INGEST_POSTS) {
           const i = next++;
@@ -400,6 +407,7 @@ async function main(): Promise<void> {
         say(`  p50 ${ms(percentile(e2e, 50))}, p99 ${ms(percentile(e2e, 99))}`);
       }
       await app.stop();
+      if (PROFILE) say(summariseProfile(profileDir, 25, { from: t0Us, to: t0Us + took * 1e6 }).replace(/^/gm, '    '));
     }
 
     // 3. One worker process against two (web + workers, the Procfile's roles), alternating.
