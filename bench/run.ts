@@ -57,6 +57,12 @@ const SCALE_N = num('BENCH_SCALE_N', 10_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const FROM_SOURCE = process.env.BENCH_APP === 'tsx';
+/** package.json's scripts: whether there is a build, and the node options `npm start` runs with. */
+const SCRIPTS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+/** A profiled run starts node itself (node refuses --cpu-prof in NODE_OPTIONS), with `npm start`'s options. */
+const START_NODE_OPTIONS = (SCRIPTS.start ?? '').split(/\s+/).filter((t) => t.startsWith('--'));
+/** BENCH_APP_ENV="K=V K2=V2": extra settings for the app under test (WORKER_CONCURRENCY=16, say). */
+const APP_ENV = Object.fromEntries((process.env.BENCH_APP_ENV ?? '').split(/\s+/).flatMap((kv) => { const at = kv.indexOf('='); return at > 0 ? [[kv.slice(0, at), kv.slice(at + 1)]] : []; }));
 /** The ceiling's Redis: the same server, a database of its own, flushed before each run. */
 const RAW_REDIS_URL = `${REDIS_URL.replace(/\/\d*$/, '')}/9`;
 const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
@@ -237,7 +243,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   const prefix = `tpbench${randomBytes(4).toString('hex')}`;
   const outboxDir = path.join(os.tmpdir(), `tp-bench-${prefix}`);
-  const profileDir = process.env.BENCH_PROFILE_DIR || path.join(os.tmpdir(), `tp-bench-profiles-${prefix}`);
+  // Each profiled run writes into a folder of its own (fanout-10000, ingest), kept under BENCH_PROFILE_DIR when given.
+  const profileRoot = process.env.BENCH_PROFILE_DIR || path.join(os.tmpdir(), `tp-bench-profiles-${prefix}`);
+  const freshProfileDir = (name: string): string => {
+    const dir = path.join(profileRoot, name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
   let db: TestDatabase | null = null;
   let receiver: LeanReceiver | null = null;
   let slack: FakeSlackApi | null = null;
@@ -249,7 +262,7 @@ async function main(): Promise<void> {
 
   say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, fan-out sizes ${SIZES.join(', ')}, ${TRIALS} trial(s) each`);
   try {
-    if (!FROM_SOURCE && (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts?.build) {
+    if (!FROM_SOURCE && SCRIPTS.build) {
       say('building (npm run build)...');
       await run('npm', ['run', '--silent', 'build'], { cwd: ROOT });
     }
@@ -272,15 +285,14 @@ async function main(): Promise<void> {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_API_URL: slack.apiUrl,
-      // BENCH_APP_ENV="K=V K2=V2": extra settings for the app under test (WORKER_CONCURRENCY=16, say).
-      ...Object.fromEntries((process.env.BENCH_APP_ENV ?? '').split(' ').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+      ...APP_ENV,
     };
-    const startNpm = async (profiled = false): Promise<App> => {
-      // node refuses --cpu-prof in NODE_OPTIONS, so a profiled run starts what `npm start` runs (bin/start.js) itself.
-      const prof = profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    /** `npm start`, or with `profileDir` what it runs (bin/start.js, its node options) under --cpu-prof. */
+    const startNpm = async (profileDir: string | null = null): Promise<App> => {
+      const prof = profileDir ? [...START_NODE_OPTIONS, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
       const app = FROM_SOURCE
         ? spawnApp(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts', 'all'], env)
-        : profiled
+        : profileDir
           ? spawnApp(process.execPath, [...prof, 'bin/start.js', 'all'], env)
           : spawnApp('npm', ['start'], env);
       apps.push(app);
@@ -305,12 +317,8 @@ async function main(): Promise<void> {
       for (let trial = 1; trial <= TRIALS; trial++) {
         const raw = await runRaw(n);
         say(`  trial ${trial}: raw BullMQ ${seconds(raw.ms)} (${perSecond((n * 1000) / raw.ms)}; adding took ${seconds(raw.addMs)})`);
-        const profiled = PROFILE && trial === 1;
-        if (profiled) {
-          rmSync(profileDir, { recursive: true, force: true });
-          mkdirSync(profileDir, { recursive: true });
-        }
-        const app = await startNpm(profiled);
+        const profileDir = PROFILE && trial === 1 ? freshProfileDir(`fanout-${n}`) : null;
+        const app = await startNpm(profileDir);
         await warmUp(app, `${n}`);
         receiver.reset();
         const sampler = new TreeMemorySampler(app.proc.pid!);
@@ -330,7 +338,7 @@ async function main(): Promise<void> {
         say(`    app: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, npm start tree peak ${mb(peakRss)}; ratio ${ratioOf(n, t).toFixed(3)}; first delivery ${ms(receiver.firstAt - t201)} after the 201`);
         say(`    cores busy: app ${busy(appCpu)}, PostgreSQL ${busy(cpuMsOfCommands(['postgres']) - cpu0.pg)}, Redis ${busy(cpuMsOfCommands(['redis-server']) - cpu0.redis)}, receivers ${busy((here.user + here.system) / 1000)}; app CPU per delivery ${((appCpu * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us; signatures ${t.signatures.valid}/${t.signatures.checked} valid; repeats ${t.repeats}`);
         await app.stop();
-        if (profiled) say(summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 }).replace(/^/gm, '    '));
+        if (profileDir) say(summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 }).replace(/^/gm, '    '));
       }
     }
 
@@ -339,11 +347,8 @@ async function main(): Promise<void> {
       say(`\ningest: pgbench (${INGEST_CLIENTS} clients, one single-row INSERT per transaction, 10 s)...`);
       const pgTps = await pgbench(db.url, INGEST_CLIENTS, 10);
       say(`  pgbench: ${perSecond(pgTps)}`);
-      if (PROFILE) {
-        rmSync(profileDir, { recursive: true, force: true });
-        mkdirSync(profileDir, { recursive: true });
-      }
-      const app = await startNpm(PROFILE);
+      const profileDir = PROFILE ? freshProfileDir('ingest') : null;
+      const app = await startNpm(profileDir);
       const one = await seedWebhookFollowers(db.db, { handle: 'ingest', n: 1, urlOf: () => receiver!.url(20_000_000), secret: SECRET });
       await warmUp(app, 'ingest');
       receiver.reset();
@@ -407,7 +412,7 @@ async function main(): Promise<void> {
         say(`  p50 ${ms(percentile(e2e, 50))}, p99 ${ms(percentile(e2e, 99))}`);
       }
       await app.stop();
-      if (PROFILE) say(summariseProfile(profileDir, 25, { from: t0Us, to: t0Us + took * 1e6 }).replace(/^/gm, '    '));
+      if (profileDir) say(summariseProfile(profileDir, 25, { from: t0Us, to: t0Us + took * 1e6 }).replace(/^/gm, '    '));
     }
 
     // 3. One worker process against two (web + workers, the Procfile's roles), alternating.
@@ -443,6 +448,7 @@ async function main(): Promise<void> {
     await db?.drop().catch(() => {});
     await dropPrefix(prefix).catch(() => {});
     rmSync(outboxDir, { recursive: true, force: true });
+    if (!process.env.BENCH_PROFILE_DIR) rmSync(profileRoot, { recursive: true, force: true });
   }
 
   say(`\n=== Twitterprise benchmark (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'cpu'}; ${Math.round((Date.now() - started) / 1000)} s) ===\n`);
