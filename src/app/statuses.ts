@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { parseEntities, wordsOf } from '../core/entities.js';
 import { checkStatusText } from '../core/commands/text.js';
 import { normalizeInputText } from '../core/input-text.js';
@@ -7,7 +7,8 @@ import { newId } from '../core/ids.js';
 import type { StatusView } from '../core/messages.js';
 import { canView, noViewer, type ViewerFacts } from '../core/permissions.js';
 import type { StatusPlatform } from '../core/types.js';
-import type { DbOrTx } from '../db/client.js';
+import type { Db, DbOrTx } from '../db/client.js';
+import { preparedSql } from '../db/prepared.js';
 import { blocks, follows, outbox, serviceOwners, sources, statuses } from '../db/schema.js';
 import type { AppContext } from './context.js';
 import { writeOutbox } from './outbox.js';
@@ -47,7 +48,7 @@ export async function postStatus(ctx: AppContext, input: PostInput): Promise<{ s
   if (!source) throw notFound('Unknown source.');
   // One statement, one round trip: the status and its outbox row commit together, and a repeated
   // dedupe key writes neither (then the first status is the answer).
-  const row = await writeStatus(ctx.db, source, { ...input, text }, ctx.clock.now(), 'skip-repeat');
+  const row = await writeStatus(ctx.db, source, { ...input, text }, ctx.clock.now());
   if (row) {
     ctx.kick();
     return { status: toStatusView(ctx.config.publicUrl, row, source), created: true };
@@ -60,21 +61,19 @@ export async function postStatus(ctx: AppContext, input: PostInput): Promise<{ s
 /**
  * The write half of postStatus, inside the caller's transaction: the status and its outbox record.
  * Inputs call it in the transaction that records the items it posts (so none is ever posted twice);
- * the caller commits, then calls `ctx.kick()`.
+ * the caller commits, then calls `ctx.kick()`. A repeated dedupe key raises the unique violation, so
+ * the caller's transaction rolls back whole.
  */
 export async function insertStatus(tx: DbOrTx, source: Pick<SourceRow, 'id'>, input: PostInput, now: Date): Promise<StatusRow> {
-  return (await writeStatus(tx, source, input, now, 'throw'))!;
+  const row = statusRow(source, input, now);
+  await tx.execute(withOutboxRow(tx.insert(statuses).values(row)));
+  return row;
 }
 
-/**
- * `with s as (insert into statuses ... returning id) insert into outbox select ... from s`: the status
- * and its outbox row in one statement (atomic on its own, so no transaction of four round trips). The
- * row is built here, so nothing is read back. On a repeated dedupe key: `skip-repeat` writes nothing and
- * returns null; `throw` raises the unique violation (a caller's transaction then rolls back whole).
- */
-async function writeStatus(db: DbOrTx, source: Pick<SourceRow, 'id'>, input: PostInput, now: Date, repeat: 'skip-repeat' | 'throw'): Promise<StatusRow | null> {
+/** The row is built here, so nothing is read back. */
+function statusRow(source: Pick<SourceRow, 'id'>, input: PostInput, now: Date): StatusRow {
   const text = checkText(input.text);
-  const row: StatusRow = {
+  return {
     id: newId(now.getTime()),
     sourceId: source.id,
     authorId: input.authorId ?? null,
@@ -88,11 +87,49 @@ async function writeStatus(db: DbOrTx, source: Pick<SourceRow, 'id'>, input: Pos
     expiresAt: input.expiresAt ?? null,
     input: input.input ?? null,
   };
-  const insert = db.insert(statuses).values(row);
-  const statusInsert = repeat === 'skip-repeat' ? insert.onConflictDoNothing({ target: statuses.dedupeKey }) : insert;
-  const result: unknown = await db.execute(
-    sql`with s as ${statusInsert.returning({ id: statuses.id })} insert into ${outbox} (event, payload) select 'status.created', jsonb_build_object('statusId', s.id) from s returning 1`,
-  );
+}
+
+/**
+ * `with s as (insert into statuses ... returning id) insert into outbox select ... from s`: the status
+ * and its outbox row in one statement (atomic on its own, so no transaction of four round trips).
+ */
+function withOutboxRow(statusInsert: { returning(fields: { id: typeof statuses.id }): SQLWrapper }): SQL {
+  return sql`with s as ${statusInsert.returning({ id: statuses.id })} insert into ${outbox} (event, payload) select 'status.created', jsonb_build_object('statusId', s.id) from s returning 1`;
+}
+
+const ph = <K extends keyof StatusRow>(k: K) => sql.placeholder(k);
+
+/**
+ * postStatus's statement, prepared: the SQL text is built once, not on every post (drizzle building
+ * it was about a tenth of an ingest request's CPU, docs/benchmarks.md). A repeated dedupe key writes
+ * neither row.
+ */
+const postedStatus = preparedSql('tp_status_posted', (db) =>
+  withOutboxRow(
+    db
+      .insert(statuses)
+      .values({
+        id: ph('id'),
+        sourceId: ph('sourceId'),
+        authorId: ph('authorId'),
+        text: ph('text'),
+        platform: ph('platform'),
+        entities: ph('entities'),
+        words: ph('words'),
+        dedupeKey: ph('dedupeKey'),
+        createdAt: ph('createdAt'),
+        // Nullable columns go as driver values: drizzle's encoders would turn null into 'null'::jsonb or fail.
+        expiresAt: sql`${sql.placeholder('expiresAt')}::timestamptz`,
+        input: sql`${sql.placeholder('input')}::jsonb`,
+      })
+      .onConflictDoNothing({ target: statuses.dedupeKey }),
+  ),
+);
+
+/** The status and its outbox row, or null when the dedupe key was seen before (then nothing was written). */
+async function writeStatus(db: Db, source: Pick<SourceRow, 'id'>, input: PostInput, now: Date): Promise<StatusRow | null> {
+  const row = statusRow(source, input, now);
+  const result = await postedStatus(db).execute({ ...row, expiresAt: row.expiresAt?.toISOString() ?? null, input: row.input ? JSON.stringify(row.input) : null });
   // postgres.js answers with the rows, PGlite with { rows }.
   const written = Array.isArray(result) ? result : ((result as { rows?: unknown[] }).rows ?? []);
   return written.length ? row : null;

@@ -1,3 +1,4 @@
+import type { Query, SQL } from 'drizzle-orm';
 import type { Db } from './client.js';
 
 /**
@@ -12,4 +13,24 @@ export function preparedFor<Q>(build: (db: Db) => Q): (db: Db) => Q {
     if (!q) cache.set(db, (q = build(db)));
     return q;
   };
+}
+
+/** A prepared raw statement: `execute` fills the placeholders and answers what the driver answers (rows, or PGlite's `{ rows }`). */
+export interface PreparedSql {
+  execute(values: Record<string, unknown>): Promise<unknown>;
+}
+
+/**
+ * A raw statement (a `sql` template with `sql.placeholder`s, such as a data-modifying CTE that no query
+ * builder expresses) prepared once per database handle. `db.execute` would turn the template into SQL
+ * text on every call; this goes through the same session method `db.execute` uses, once.
+ */
+export function preparedSql(name: string, build: (db: Db) => SQL): (db: Db) => PreparedSql {
+  return preparedFor((db) => {
+    const { dialect, session } = db as unknown as {
+      dialect: { sqlToQuery(s: SQL): Query };
+      session: { prepareQuery(query: Query, fields: undefined, name: string, arrayMode: boolean): PreparedSql };
+    };
+    return session.prepareQuery(dialect.sqlToQuery(build(db)), undefined, name, false);
+  });
 }
