@@ -34,6 +34,7 @@ const schema = z.object({
   PORT: wholeNumber(0, 65535, 3000),
   PUBLIC_URL: optionalString.pipe(url('e.g. https://tp.example.com').optional()),
   DATABASE_URL: optionalString.pipe(url('postgres://user@host:5432/db').optional()),
+  DATABASE_POOL_SIZE: wholeNumber(1, 100, 4),
   PGLITE_DIR: z.string().default('./data/pglite'),
   REDIS_URL: url('redis://host:6379').default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER: optionalString.refine((v) => v === undefined || parseClusterNodes(v) !== null, 'must be host:port,host:port,... (the nodes of a Redis Cluster)'),
@@ -102,6 +103,8 @@ export interface Config {
   readonly port: number;
   readonly publicUrl: string;
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL connections per process (DATABASE_POOL_SIZE); postgres.js pipelines queries beyond them. */
+  readonly databasePoolSize: number;
   readonly pgliteDir: string;
   readonly redisUrl: string;
   /** Where every Redis connection goes: REDIS_CLUSTER's nodes when set, else REDIS_URL. */
@@ -212,6 +215,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     port: e.PORT,
     publicUrl,
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
     pgliteDir: e.PGLITE_DIR,
     redisUrl: e.REDIS_URL,
     redis: e.REDIS_CLUSTER ? Object.freeze({ cluster: Object.freeze(parseClusterNodes(e.REDIS_CLUSTER) ?? []) }) : e.REDIS_URL,

@@ -73,7 +73,7 @@ export async function startApp(opts: StartOptions): Promise<RunningApp> {
       const { prepareInChild } = await import('./runtime/pglite-prepare.js');
       await prepareInChild(config.pgliteDir);
     }
-    database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir });
+    database = await openDatabase({ databaseUrl: config.databaseUrl, pgliteDir: config.pgliteDir, max: config.databasePoolSize });
     await waitForDependencies({ database, databaseUrl: config.databaseUrl, redis: config.redis, log, timeoutMs: config.startupTimeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
     if (opts.signal?.aborted) throw new StartupError('stopped during start-up');
     if (opts.migrate) await migrateDatabase(database);

@@ -14,6 +14,7 @@ describe('parseConfig', () => {
     expect(c.port).toBe(3000);
     expect(c.publicUrl).toBe('http://localhost:3000');
     expect(c.databaseUrl).toBeUndefined();
+    expect(c.databasePoolSize).toBe(4);
     expect(c.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(c.slack.apiUrl).toBe('https://slack.com/api/');
     expect(c.email.from).toBe('Twitterprise <noreply@localhost>');
@@ -34,6 +35,8 @@ describe('parseConfig', () => {
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '' }).webhooks.retryDelaysMs).toEqual([]);
     expect(parseConfig({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slack.apiUrl).toBe('http://127.0.0.1:9/api/');
     expect(parseConfig({ STATUS_RATE_LIMIT: '0' }).statusRateLimit).toBe(0);
+    expect(parseConfig({ DATABASE_POOL_SIZE: '12' }).databasePoolSize).toBe(12);
+    expect(problemsOf({ DATABASE_POOL_SIZE: '0' })).toEqual(['DATABASE_POOL_SIZE: must be a whole number from 1 to 100']);
     expect(problemsOf({ STATUS_RATE_LIMIT: 'lots', WORKER_CONCURRENCY: '2.5', WEBHOOK_TIMEOUT_MS: '0' })).toEqual([
       'WEBHOOK_TIMEOUT_MS: must be a whole number from 1 to 600,000',
       'WORKER_CONCURRENCY: must be a whole number from 1 to 1,000',
