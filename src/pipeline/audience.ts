@@ -1,10 +1,11 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { passesFilters } from '../core/filters.js';
 import { decideDelivery, type DeliveryDecision } from '../core/permissions.js';
 import { deliveryRoutes } from '../core/routes.js';
 import type { FollowState, Route, SubscriberKind } from '../core/types.js';
-import type { DbOrTx } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import { inJsonList } from '../db/json-params.js';
+import { preparedFor } from '../db/prepared.js';
 import { blocks, follows, serviceOwners, sources, statuses, webhooks } from '../db/schema.js';
 
 type FollowRow = typeof follows.$inferSelect;
@@ -19,19 +20,25 @@ export interface StatusAudience {
   ownerIds: ReadonlySet<string>;
 }
 
-export async function loadAudience(db: DbOrTx, statusId: string): Promise<StatusAudience | null> {
-  const rows = await db
-    .select({ status: statuses, source: sources })
+/** A status, its source and the source's owners in one prepared statement. */
+const audienceById = preparedFor((db) =>
+  db
+    .select({
+      status: statuses,
+      source: sources,
+      serviceOwnerIds: sql<string[]>`array(select ${serviceOwners.personId} from ${serviceOwners} where ${serviceOwners.serviceId} = ${sources.id})`,
+    })
     .from(statuses)
     .innerJoin(sources, eq(sources.id, statuses.sourceId))
-    .where(eq(statuses.id, statusId))
-    .limit(1);
-  const r = rows[0];
+    .where(eq(statuses.id, sql.placeholder('id')))
+    .limit(1)
+    .prepare('tp_status_audience'),
+);
+
+export async function loadAudience(db: Db, statusId: string): Promise<StatusAudience | null> {
+  const r = (await audienceById(db).execute({ id: statusId }))[0];
   if (!r) return null;
-  const ownerIds =
-    r.source.kind === 'person'
-      ? [r.source.id]
-      : (await db.select({ id: serviceOwners.personId }).from(serviceOwners).where(eq(serviceOwners.serviceId, r.source.id))).map((o) => o.id);
+  const ownerIds = r.source.kind === 'person' ? [r.source.id] : r.serviceOwnerIds;
   return { status: r.status, source: r.source, ownerIds: new Set(ownerIds) };
 }
 
@@ -56,11 +63,39 @@ export function routesOf(f: Pick<FollowRow, 'subscriberKind' | 'route'>): Route[
   return deliveryRoutes(f.subscriberKind, f.route);
 }
 
+// judgeFollows's lookups, prepared once per handle: a fan-out runs them on every page, and an ingest of
+// many small fan-outs on every status (drizzle building their SQL showed in both profiles).
+const ids = sql.placeholder('ids');
+const peopleByIds = preparedFor((db) =>
+  db
+    .select({ id: sources.id, switchedOff: sources.switchedOff, digestPeriod: sources.digestPeriod })
+    .from(sources)
+    .where(and(inJsonList(sources.id, ids), eq(sources.kind, 'person')))
+    .prepare('tp_judge_people'),
+);
+const hooksByIds = preparedFor((db) =>
+  db.select({ id: webhooks.id, ownerId: webhooks.ownerId, enabled: webhooks.enabled, filter: webhooks.filter }).from(webhooks).where(inJsonList(webhooks.id, ids)).prepare('tp_judge_webhooks'),
+);
+const blockedAmong = preparedFor((db) =>
+  db
+    .select({ id: blocks.personId })
+    .from(blocks)
+    .where(and(eq(blocks.sourceId, sql.placeholder('sourceId')), inJsonList(blocks.personId, ids)))
+    .prepare('tp_judge_blocks'),
+);
+const ownSourceFollows = preparedFor((db) =>
+  db
+    .select({ id: follows.subscriberId, state: follows.state })
+    .from(follows)
+    .where(and(eq(follows.subscriberKind, sql.placeholder('kind')), inJsonList(follows.subscriberId, ids), eq(follows.targetKind, 'source'), eq(follows.target, sql.placeholder('sourceId'))))
+    .prepare('tp_judge_own_follows'),
+);
+
 /**
  * Decides a page of follows against one status, with a fixed number of queries per page whatever its
  * size: subscribers, blocks and (for protected sources) the subscribers' own follows of the source.
  */
-export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly FollowRow[]): Promise<(FollowVerdict | null)[]> {
+export async function judgeFollows(db: Db, a: StatusAudience, page: readonly FollowRow[]): Promise<(FollowVerdict | null)[]> {
   const ids = (kind: SubscriberKind) => [...new Set(page.filter((f) => f.subscriberKind === kind).map((f) => f.subscriberId))];
   const personIds = ids('person');
   const webhookIds = ids('webhook');
@@ -68,28 +103,19 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
 
   const people = new Map<string, { switchedOff: boolean; digestPeriod: string }>();
   if (personIds.length) {
-    const rows = await db
-      .select({ id: sources.id, switchedOff: sources.switchedOff, digestPeriod: sources.digestPeriod })
-      .from(sources)
-      .where(and(inJsonList(sources.id, personIds), eq(sources.kind, 'person')));
+    const rows = await peopleByIds(db).execute({ ids: JSON.stringify(personIds) });
     for (const r of rows) people.set(r.id, r);
   }
   const hooks = new Map<string, { ownerId: string; enabled: boolean; filter: string[] }>();
   if (webhookIds.length) {
-    const rows = await db
-      .select({ id: webhooks.id, ownerId: webhooks.ownerId, enabled: webhooks.enabled, filter: webhooks.filter })
-      .from(webhooks)
-      .where(inJsonList(webhooks.id, webhookIds));
+    const rows = await hooksByIds(db).execute({ ids: JSON.stringify(webhookIds) });
     for (const r of rows) hooks.set(r.id, r);
   }
   // Blocks name people: a blocked person's own webhooks are refused too.
   const blockable = [...new Set([...personIds, ...[...hooks.values()].map((h) => h.ownerId)])];
   const blocked = new Set<string>();
   if (blockable.length) {
-    const rows = await db
-      .select({ id: blocks.personId })
-      .from(blocks)
-      .where(and(eq(blocks.sourceId, a.source.id), inJsonList(blocks.personId, blockable)));
+    const rows = await blockedAmong(db).execute({ sourceId: a.source.id, ids: JSON.stringify(blockable) });
     for (const r of rows) blocked.add(r.id);
   }
   // A tag or word follow reaches a protected source's status only with the subscriber's own approval.
@@ -102,10 +128,7 @@ export async function judgeFollows(db: DbOrTx, a: StatusAudience, page: readonly
       ['channel', channelIds],
     ] as const) {
       if (!list.length) continue;
-      const rows = await db
-        .select({ id: follows.subscriberId, state: follows.state })
-        .from(follows)
-        .where(and(eq(follows.subscriberKind, kind), inJsonList(follows.subscriberId, list), eq(follows.targetKind, 'source'), eq(follows.target, a.source.id)));
+      const rows = await ownSourceFollows(db).execute({ kind, ids: JSON.stringify(list), sourceId: a.source.id });
       for (const r of rows) ownFollow.set(`${kind}/${r.id}`, r.state);
     }
   }

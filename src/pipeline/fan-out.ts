@@ -1,11 +1,12 @@
-import { and, asc, eq, gt, inArray, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, ne, sql } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { newId } from '../core/ids.js';
 import type { OutboundMessage, SourceRef } from '../core/messages.js';
 import type { Route, SubscriberKind } from '../core/types.js';
-import type { DbOrTx } from '../db/client.js';
+import type { Db, DbOrTx } from '../db/client.js';
 import { inJsonList, jsonRows } from '../db/json-params.js';
 import { pagesById } from '../db/keyset.js';
+import { preparedFor } from '../db/prepared.js';
 import { channels, deliveries, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
 import { judgeFollows, loadAudience, type StatusAudience } from './audience.js';
 import { BATCH_SIZE, type Enqueuer } from './enqueue.js';
@@ -116,19 +117,30 @@ function row(now: Date, r: Omit<NewDelivery, 'id' | 'createdAt' | 'updatedAt'>):
  * about 130 ms; docs/benchmarks.md). Page sizes only depend on the follows, so a re-run makes the same
  * pages, the same batches and the same job ids.
  */
-function followPages(db: DbOrTx, where: SQL, size: number) {
+function followPages(db: Db, stream: Stream, size: number) {
   return pagesById(
-    (after, limit): Promise<(typeof follows.$inferSelect)[]> =>
-      db
-        .select()
-        .from(follows)
-        .where(after ? and(where, gt(follows.id, after)) : where)
-        .orderBy(asc(follows.id))
-        .limit(limit),
+    (after, limit): Promise<(typeof follows.$inferSelect)[]> => followPage(db).execute({ kind: stream.kind, targets: JSON.stringify(stream.targets), after: after ?? '', limit }),
     size,
     Math.min(size, BATCH_SIZE),
   );
 }
+
+/** Follows of one kind of target (a source, tags, words) that a status reaches. */
+interface Stream {
+  kind: 'source' | 'tag' | 'word';
+  targets: readonly string[];
+}
+
+/** One page of a stream's follows after an id ('' for the first), prepared once per handle. */
+const followPage = preparedFor((db) =>
+  db
+    .select()
+    .from(follows)
+    .where(and(eq(follows.targetKind, sql.placeholder('kind')), inJsonList(follows.target, sql.placeholder('targets')), gt(follows.id, sql.placeholder('after'))))
+    .orderBy(asc(follows.id))
+    .limit(sql.placeholder('limit'))
+    .prepare('tp_follow_page'),
+);
 
 async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {
   const { db } = deps.ctx;
@@ -139,11 +151,11 @@ async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOut
   const tags = [...new Set(a.status.entities.tags)];
   const words = [...new Set(a.status.words)];
   // Source follows first: when one subscriber is reached twice, "You follow @build" is the better why.
-  const streams: SQL[] = [and(eq(follows.targetKind, 'source'), eq(follows.target, a.source.id))!];
-  if (tags.length) streams.push(and(eq(follows.targetKind, 'tag'), inArray(follows.target, tags))!);
-  if (words.length) streams.push(and(eq(follows.targetKind, 'word'), inArray(follows.target, words))!);
-  for (const where of streams) {
-    for await (const page of followPages(db, where, size)) {
+  const streams: Stream[] = [{ kind: 'source', targets: [a.source.id] }];
+  if (tags.length) streams.push({ kind: 'tag', targets: tags });
+  if (words.length) streams.push({ kind: 'word', targets: words });
+  for (const stream of streams) {
+    for await (const page of followPages(db, stream, size)) {
       const r = await deliverPage(deps, a, page);
       result.queued += r.queued;
       result.skipped += r.skipped;
