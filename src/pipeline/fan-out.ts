@@ -9,7 +9,7 @@ import { pagesById } from '../db/keyset.js';
 import { preparedFor } from '../db/prepared.js';
 import { channels, deliveries, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
 import { judgeFollows, loadAudience, type StatusAudience } from './audience.js';
-import { BATCH_SIZE, type Enqueuer } from './enqueue.js';
+import { BATCH_SIZE, type DeliveryToEnqueue, type Enqueuer } from './enqueue.js';
 import type { FanOutJob } from './queues.js';
 
 export type NewDelivery = typeof deliveries.$inferInsert;
@@ -41,6 +41,8 @@ export async function fanOut(deps: FanOutDeps, job: FanOutJob): Promise<FanOutRe
   switch (job.event) {
     case 'status.created':
       return statusCreated(deps, job.payload.statusId);
+    case 'statuses.created':
+      return statusesCreated(deps, job.payload.statusIds);
     case 'status.deleted':
       return statusDeleted(deps, job.payload.statusId);
     case 'follow.requested':
@@ -162,6 +164,35 @@ async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOut
     }
   }
   deps.ctx.log.debug({ statusId, ...result }, 'fanned out');
+  return result;
+}
+
+/**
+ * Several new statuses, one after another, their deliveries enqueued together: what each status's
+ * pages hand to `deliver` is held until BATCH_SIZE are waiting (and at the end), so deliveries of
+ * different statuses share batch jobs. The statuses and their order are the job's own, so a re-run holds
+ * the same lists at the same points and makes the same batch job ids.
+ */
+async function statusesCreated(deps: FanOutDeps, statusIds: readonly string[]): Promise<FanOutResult> {
+  const held: DeliveryToEnqueue[] = [];
+  const flush = () => deps.enqueue.deliver(held.splice(0));
+  const holding: FanOutDeps = {
+    ...deps,
+    enqueue: {
+      ...deps.enqueue,
+      deliver: async (items) => {
+        held.push(...items);
+        if (held.length >= BATCH_SIZE) await flush();
+      },
+    },
+  };
+  const result = empty();
+  for (const statusId of statusIds) {
+    const r = await statusCreated(holding, statusId);
+    result.queued += r.queued;
+    result.skipped += r.skipped;
+  }
+  if (held.length) await flush();
   return result;
 }
 

@@ -16,9 +16,21 @@ export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
 const route = z.enum(['dm', 'email', 'channel', 'webhook', 'xmpp', 'sms']);
 
-/** One outbox row on its way to fan-out (job id `ob-<outboxId>`). */
+/** Statuses one fan-out job takes at most: the relay puts the new statuses of one of its batches together. */
+export const STATUSES_PER_FAN_OUT = 100;
+
+/**
+ * One outbox row on its way to fan-out (job id `ob-<outboxId>`), or several new statuses together
+ * (`statuses.created`, job id `obs-<first outbox id>-<hash of the ids>`): their deliveries share batch
+ * jobs, so a burst of statuses with a few followers each costs a few jobs instead of two per status.
+ */
 export const fanOutJob = z.discriminatedUnion('event', [
   z.object({ outboxId: z.number().int(), event: z.literal('status.created'), payload: z.object({ statusId: z.string() }) }),
+  z.object({
+    outboxIds: z.array(z.number().int()).min(2).max(STATUSES_PER_FAN_OUT),
+    event: z.literal('statuses.created'),
+    payload: z.object({ statusIds: z.array(z.string()).min(2).max(STATUSES_PER_FAN_OUT) }),
+  }),
   z.object({ outboxId: z.number().int(), event: z.literal('status.deleted'), payload: z.object({ statusId: z.string() }) }),
   z.object({ outboxId: z.number().int(), event: z.literal('follow.requested'), payload: z.object({ followId: z.string() }) }),
   z.object({
@@ -62,6 +74,8 @@ export type ReleaseJob = z.infer<typeof releaseJob>;
 
 export const jobIds = {
   fanOut: (outboxId: number) => `ob-${outboxId}`,
+  /** The same outbox rows make the same id, so rows relayed again after a crash add nothing while the job waits. */
+  fanOutGroup: (outboxIds: readonly number[]) => `obs-${outboxIds[0]}-${createHash('sha256').update(outboxIds.join(',')).digest('base64url').slice(0, 16)}`,
   retract: (deliveryId: string) => `rt-${deliveryId}`,
   release: (personId: string, until: Date) => `rel-${personId}-${until.getTime()}`,
   /** The same deliveries make the same batch id, so a re-run fan-out adds nothing while the batch waits. */

@@ -3,7 +3,7 @@ import { and, asc, inArray, isNull } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { outbox, statuses } from '../db/schema.js';
 import type { PipelineMetrics } from './metrics.js';
-import { fanOutJob, jobIds, keepJobs, type FanOutJob } from './queues.js';
+import { fanOutJob, jobIds, keepJobs, STATUSES_PER_FAN_OUT, type FanOutJob } from './queues.js';
 
 /** Fan-out is idempotent, so a failed run (database hiccup) simply runs again. */
 const fanOutRetry: JobsOptions = { attempts: 8, backoff: { type: 'exponential', delay: 1000 } };
@@ -28,11 +28,35 @@ export interface Relay {
 }
 
 /**
- * Moves outbox rows into the fan-out queue, oldest first, one job per row (job id `ob-<id>`).
+ * Moves outbox rows into the fan-out queue, oldest first: one job per row (job id `ob-<id>`), except that
+ * the new statuses of a batch go together, up to STATUSES_PER_FAN_OUT to a job (`statuses.created`).
  * Rows are locked with `for update skip locked`, so any number of relays can run side by side.
  * Enqueue happens before the rows are marked inside the same transaction: a crash in between
  * re-adds the same job ids later, which fan-out's unique delivery keys make harmless.
  */
+/**
+ * New statuses in jobs of up to STATUSES_PER_FAN_OUT, in outbox order; a lone one keeps its own job
+ * (`ob-<id>`, as every row had before statuses were put together).
+ */
+function createdJobs(created: readonly { outboxId: number; statusId: string }[]): { name: string; data: FanOutJob; opts: JobsOptions }[] {
+  const jobs: { name: string; data: FanOutJob; opts: JobsOptions }[] = [];
+  for (let i = 0; i < created.length; i += STATUSES_PER_FAN_OUT) {
+    const part = created.slice(i, i + STATUSES_PER_FAN_OUT);
+    if (part.length === 1) {
+      const one = part[0]!;
+      jobs.push({ name: 'status.created', data: { outboxId: one.outboxId, event: 'status.created', payload: { statusId: one.statusId } }, opts: { jobId: jobIds.fanOut(one.outboxId), ...keepJobs, ...fanOutRetry } });
+      continue;
+    }
+    const outboxIds = part.map((c) => c.outboxId);
+    jobs.push({
+      name: 'statuses.created',
+      data: { outboxIds, event: 'statuses.created', payload: { statusIds: part.map((c) => c.statusId) } },
+      opts: { jobId: jobIds.fanOutGroup(outboxIds), ...keepJobs, ...fanOutRetry },
+    });
+  }
+  return jobs;
+}
+
 export function startRelay(opts: RelayOptions): Relay {
   const { ctx } = opts;
   const log = ctx.log.child({ name: 'outbox-relay' });
@@ -53,23 +77,23 @@ export function startRelay(opts: RelayOptions): Relay {
         .for('update', { skipLocked: true });
       if (!rows.length) return 0;
       const jobs: { name: string; data: FanOutJob; opts: JobsOptions }[] = [];
+      const created: { outboxId: number; statusId: string }[] = [];
       for (const r of rows) {
         const parsed = fanOutJob.safeParse({ outboxId: r.id, event: r.event, payload: r.payload });
         if (!parsed.success) {
           log.error({ outboxId: r.id, event: r.event, issues: parsed.error.issues }, 'outbox row not understood; marked relayed without a job');
           continue;
         }
-        jobs.push({ name: r.event, data: parsed.data, opts: { jobId: jobIds.fanOut(r.id), ...keepJobs, ...fanOutRetry } });
+        if (parsed.data.event === 'status.created') created.push({ outboxId: r.id, statusId: parsed.data.payload.statusId });
+        else jobs.push({ name: r.event, data: parsed.data, opts: { jobId: jobIds.fanOut(r.id), ...keepJobs, ...fanOutRetry } });
       }
+      jobs.push(...createdJobs(created));
       if (jobs.length) await opts.fanOut.addBulk(jobs);
       const ids = rows.map((r) => r.id);
       await tx.update(outbox).set({ relayedAt: ctx.clock.now() }).where(and(inArray(outbox.id, ids), isNull(outbox.relayedAt)));
-      if (opts.metrics) {
-        const created = jobs.filter((j) => j.data.event === 'status.created').map((j) => (j.data.payload as { statusId: string }).statusId);
-        if (created.length) {
-          const platforms = await tx.select({ platform: statuses.platform }).from(statuses).where(inArray(statuses.id, created));
-          for (const p of platforms) opts.metrics.statusesAccepted.inc({ platform: p.platform });
-        }
+      if (opts.metrics && created.length) {
+        const platforms = await tx.select({ platform: statuses.platform }).from(statuses).where(inArray(statuses.id, created.map((c) => c.statusId)));
+        for (const p of platforms) opts.metrics.statusesAccepted.inc({ platform: p.platform });
       }
       return rows.length;
     });

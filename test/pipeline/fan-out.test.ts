@@ -258,6 +258,59 @@ describe('status.created', () => {
   });
 });
 
+describe('statuses.created (new statuses relayed together)', () => {
+  it('fans out each status as on its own, puts their deliveries in shared batch jobs, and a re-run adds nothing', async () => {
+    const owner = await addPerson(t.ctx, 'grp-owner');
+    const svc = await addService(t.ctx, 'grp-svc', [owner.id]);
+    const other = await addService(t.ctx, 'grp-other');
+    const hooks = [];
+    for (let i = 0; i < 3; i++) {
+      const w = await addWebhook(t.ctx, owner.id, `https://example.com/grp/${i}`);
+      await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: w.id, target: svc.id });
+      hooks.push(w);
+    }
+    const reader = await addPerson(t.ctx, 'grp-reader');
+    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: reader.id, target: 'grouped', targetKind: 'tag' });
+    const s1 = await post(t.ctx, svc.id, 'first of three');
+    const s2 = await post(t.ctx, other.id, 'nobody follows this one');
+    const s3 = await post(t.ctx, svc.id, 'third #grouped');
+    const job = { outboxIds: [1, 2, 3], event: 'statuses.created' as const, payload: { statusIds: [s1.id, s2.id, s3.id] } };
+
+    const r = await fanOut(deps, job);
+    expect(r).toEqual({ queued: 7, skipped: 0, retracts: 0 });
+    expect((await deliveriesOf(t.ctx, s1.id)).map((d) => d.subscriberId).sort()).toEqual(hooks.map((h) => h.id).sort());
+    expect(await deliveriesOf(t.ctx, s2.id)).toEqual([]);
+    expect((await deliveriesOf(t.ctx, s3.id)).map((d) => d.subscriberId).sort()).toEqual([...hooks.map((h) => h.id), reader.id].sort());
+    // Six webhook deliveries of two statuses in one batch job; the lone DM in a job of its own.
+    const batches = await batchJobs();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.data.route).toBe('webhook');
+    const webhookIds = [...(await deliveriesOf(t.ctx, s1.id)), ...(await deliveriesOf(t.ctx, s3.id))].filter((d) => d.route === 'webhook').map((d) => d.id);
+    expect([...batches[0]!.data.deliveryIds].sort()).toEqual(webhookIds.sort());
+    expect(await jobIds()).toEqual([(await deliveryFor(t.ctx, s3.id, reader.id))[0]!.id]);
+
+    // The job run again (a crash before it completed): the same deliveries, the same job ids.
+    const before = await enqueued();
+    expect(await fanOut(deps, job)).toEqual({ queued: 0, skipped: 0, retracts: 0 });
+    expect(await batchJobs()).toHaveLength(1);
+    expect(await enqueued()).toEqual(before);
+  });
+
+  it('skips a status deleted before its turn and still delivers the others', async () => {
+    const owner = await addPerson(t.ctx, 'grp2-owner');
+    const svc = await addService(t.ctx, 'grp2-svc', [owner.id]);
+    const w = await addWebhook(t.ctx, owner.id, 'https://example.com/grp2');
+    await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: w.id, target: svc.id });
+    const gone = await post(t.ctx, svc.id, 'deleted at once');
+    const kept = await post(t.ctx, svc.id, 'kept');
+    await t.ctx.db.execute(sql`update statuses set deleted_at = now() where id = ${gone.id}`);
+    const r = await fanOut(deps, { outboxIds: [1, 2], event: 'statuses.created', payload: { statusIds: [gone.id, kept.id] } });
+    expect(r.queued).toBe(1);
+    expect(await deliveriesOf(t.ctx, gone.id)).toEqual([]);
+    expect(await enqueued()).toEqual([(await deliveryFor(t.ctx, kept.id, w.id))[0]!.id]);
+  });
+});
+
 describe('status.deleted', () => {
   it('retracts chat messages, tells webhooks that received it, and drops what still waits', async () => {
     const src = await addService(t.ctx, 'gone');
