@@ -10,13 +10,14 @@
  * 2. Ingest: `POST /api/v1/statuses` from 32 clients (2,000 posts, one service token, STATUS_RATE_LIMIT=0,
  *    one webhook follower so the relay and a delivery run too) beside `pgbench` on the same PostgreSQL
  *    (32 clients, one single-row INSERT per transaction); Slack slash commands acknowledged meanwhile.
- * 3. Scale-out: web + one worker process against web + two (the Procfile's roles), at 10,000 followers.
+ * 3. Scale-out: web + one worker process against web + two (the Procfile's roles), at 100,000 followers,
+ *    with each worker's peak RSS (the target is under 300 MB at 100,000).
  * 4. Light load: one post at a time to one follower, post -> delivery.
  *
  *   BENCH_SIZES=10000,100000   followers per fan-out      BENCH_TRIALS=3     trials per size (median ratio counts)
  *   BENCH_WARMUP=1000          untimed jobs / deliveries before each timed run
  *   BENCH_INGEST_POSTS=2000    BENCH_INGEST_CLIENTS=32    BENCH_E2E_POSTS=200
- *   BENCH_SCALE_N=10000        followers for the one-versus-two-workers runs (0 to skip)
+ *   BENCH_SCALE_N=100000       followers for the one-versus-two-workers runs (0 to skip)
  *   BENCH_PROFILE=1            the app under --cpu-prof in the first trial of each size, top frames printed
  *   BENCH_LOG_LEVEL=warn       LOG_LEVEL of the app processes
  *   BENCH_APP=tsx              run the TypeScript through tsx instead of `npm start` and dist/ (a tree that does not build yet)
@@ -53,7 +54,7 @@ const WARMUP = num('BENCH_WARMUP', 1000);
 const INGEST_POSTS = num('BENCH_INGEST_POSTS', 2000);
 const INGEST_CLIENTS = Math.max(1, num('BENCH_INGEST_CLIENTS', 32));
 const E2E_POSTS = num('BENCH_E2E_POSTS', 200);
-const SCALE_N = num('BENCH_SCALE_N', 10_000);
+const SCALE_N = num('BENCH_SCALE_N', 100_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? 'warn';
 const FROM_SOURCE = process.env.BENCH_APP === 'tsx';
@@ -124,8 +125,12 @@ function spawnApp(cmd: string, args: string[], env: Record<string, string>): App
 }
 
 /** The compiled app where it is built (production's way), else TypeScript through tsx. */
+/** The Procfile's command for a role, run with this node (`node <options> dist/main.js <role>`); from source, tsx runs src/main.ts instead. */
 function roleCommand(role: 'web' | 'worker'): [string, string[]] {
-  return !FROM_SOURCE && existsSync(path.join(ROOT, 'dist/main.js')) ? [process.execPath, ['dist/main.js', role]] : [process.execPath, ['--import', 'tsx', 'src/main.ts', role]];
+  const line = readFileSync(path.join(ROOT, 'Procfile'), 'utf8').split('\n').find((l) => l.startsWith(`${role}:`));
+  const args = (line ? line.slice(role.length + 1).trim() : `node dist/main.js ${role}`).split(/\s+/).slice(1);
+  if (FROM_SOURCE || !existsSync(path.join(ROOT, 'dist/main.js'))) args.splice(args.indexOf('dist/main.js'), 1, '--import', 'tsx', 'src/main.ts');
+  return [process.execPath, args];
 }
 
 async function waitReady(app: App, timeoutMs = 120_000): Promise<void> {
@@ -256,7 +261,7 @@ async function main(): Promise<void> {
   let slack: FakeSlackApi | null = null;
   const apps: App[] = [];
   const fanOuts: { n: number; trials: FanOutTrial[] }[] = [];
-  const scale: { workers: number; perSecond: number; received: number; n: number }[] = [];
+  const scale: { workers: number; perSecond: number; received: number; n: number; workerPeak: number }[] = [];
   let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashErrors: number; pgTps: number; delivered: number } | null = null;
   const e2e: number[] = [];
 
@@ -368,6 +373,7 @@ async function main(): Promise<void> {
       let running = true;
       const t0 = performance.now();
       const t0Us = monotonicUs();
+      const cpu0 = { app: treeCpuMsOf(app.proc.pid!), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']), here: process.cpuUsage() };
       const clients = Array.from({ length: INGEST_CLIENTS }, async () => {
         while (next < INGEST_POSTS) {
           const i = next++;
@@ -389,12 +395,17 @@ async function main(): Promise<void> {
       })();
       await Promise.all(clients);
       const took = (performance.now() - t0) / 1000;
+      const here = process.cpuUsage(cpu0.here);
+      const cores = { app: (treeCpuMsOf(app.proc.pid!) - cpu0.app) / (took * 1000), pg: (cpuMsOfCommands(['postgres']) - cpu0.pg) / (took * 1000), redis: (cpuMsOfCommands(['redis-server']) - cpu0.redis) / (took * 1000), clients: (here.user + here.system) / 1000 / (took * 1000) };
       running = false;
       await slashLoop;
       // Accepted means delivered: every accepted status reaches the one follower before anything else runs.
       const delivered = (await waitForDeliveries(receiver, accepted, 120_000)) ? accepted : receiver.unique;
+      const endToEndCpuUs = ((treeCpuMsOf(app.proc.pid!) - cpu0.app) * 1000) / Math.max(1, delivered);
+      const lastDeliveryS = (receiver.lastAt - t0) / 1000;
       ingest = { accepted, errors, seconds: took, lat, slash: slashLat, slashErrors, pgTps, delivered };
       say(`  ${accepted} accepted in ${took.toFixed(2)} s (${perSecond(accepted / took)}), ${errors} errors, ${delivered} delivered; p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}; ratio to pgbench ${(accepted / took / pgTps).toFixed(3)}`);
+      say(`    cores busy while posting: app ${cores.app.toFixed(2)}, PostgreSQL ${cores.pg.toFixed(2)}, Redis ${cores.redis.toFixed(2)}, the bench's clients ${cores.clients.toFixed(2)}; app CPU per status ${((cores.app * took * 1e6) / Math.max(1, accepted)).toFixed(0)} us while posting, ${endToEndCpuUs.toFixed(0)} us from the first post to the last delivery (${lastDeliveryS.toFixed(2)} s after the first post, ${perSecond(delivered / lastDeliveryS)} delivered)`);
 
       // 4. Light load on the same app: one post at a time to one follower.
       if (E2E_POSTS > 0) {
@@ -425,18 +436,20 @@ async function main(): Promise<void> {
         const web = spawnApp(webCmd, webArgs, env);
         apps.push(web);
         await waitReady(web);
-        const ws = Array.from({ length: workers }, () => spawnApp(workerCmd, ['--max-old-space-size=128', '--max-semi-space-size=16', ...workerArgs], { ...env, PORT: '0' }));
+        const ws = Array.from({ length: workers }, () => spawnApp(workerCmd, workerArgs, { ...env, PORT: '0' }));
         apps.push(...ws);
         await new Promise((r) => setTimeout(r, 3000));
         await warmUp(web, 'scale-out');
         receiver.reset();
+        const samplers = ws.map((w) => new TreeMemorySampler(w.proc.pid!));
         if ((await postStatus(web.url!, seeded.serviceToken, `scale ${workers} #bench`)) !== 201) throw new Error('the scale-out post failed');
         const t = performance.now();
-        await waitForDeliveries(receiver, SCALE_N, 120_000);
+        await waitForDeliveries(receiver, SCALE_N, Math.max(120_000, SCALE_N * 10));
         const elapsed = receiver.lastAt - t;
-        scale.push({ workers, perSecond: (receiver.unique * 1000) / elapsed, received: receiver.unique, n: SCALE_N });
+        const workerPeak = Math.max(...samplers.map((m) => m.stop()));
+        scale.push({ workers, perSecond: (receiver.unique * 1000) / elapsed, received: receiver.unique, n: SCALE_N, workerPeak });
         await waitForDeliveries(receiver, SCALE_N, 1000);
-        say(`  ${workers} worker(s): ${perSecond((receiver.unique * 1000) / elapsed)} (${receiver.unique} of ${SCALE_N}, repeats ${receiver.repeats})`);
+        say(`  ${workers} worker(s): ${perSecond((receiver.unique * 1000) / elapsed)} (${receiver.unique} of ${SCALE_N}, repeats ${receiver.repeats}); worker RSS peak ${mb(workerPeak)}`);
         await Promise.all(ws.map((w) => w.stop()));
         await web.stop();
       }
@@ -490,7 +503,7 @@ async function main(): Promise<void> {
   if (e2e.length) say(`\nlight load post -> delivery: p50 ${ms(percentile(e2e, 50))}, p99 ${ms(percentile(e2e, 99))} (${e2e.length} posts)`);
   if (scale.length) {
     say('');
-    say(table(['scale-out', 'deliveries/s'], scale.map((s) => [`web + ${s.workers} worker(s), ${s.n.toLocaleString('en')}`, `${perSecond(s.perSecond)}${s.received < s.n ? ` (${s.received} of ${s.n})` : ''}`])));
+    say(table(['scale-out', 'deliveries/s', 'worker RSS peak'], scale.map((s) => [`web + ${s.workers} worker(s), ${s.n.toLocaleString('en')}`, `${perSecond(s.perSecond)}${s.received < s.n ? ` (${s.received} of ${s.n})` : ''}`, mb(s.workerPeak)])));
   }
 
   // The other doors' own figures, each skippable (BENCH_XMPP=0, BENCH_IDLE=0, BENCH_INPUTS=0); loaded only when run.
@@ -520,6 +533,11 @@ async function main(): Promise<void> {
     fanTarget(10_000),
     fanTarget(100_000),
     ['npm start tree at the 10,000 fan-out < 450 MB', tenK ? mb(Math.max(...tenK.trials.map((t) => t.peakRss))) : 'not run', tenK ? Math.max(...tenK.trials.map((t) => t.peakRss)) < 450 * 1024 * 1024 : null],
+    [
+      `worker RSS at the ${SCALE_N.toLocaleString('en')} fan-out < 300 MB`,
+      scale.length ? mb(Math.max(...scale.map((x) => x.workerPeak))) : 'not run',
+      scale.length ? SCALE_N >= 100_000 && scale.every((x) => x.received === x.n) && Math.max(...scale.map((x) => x.workerPeak)) < 300 * 1024 * 1024 : null,
+    ],
     ['ingest >= 0.15 x pgbench', ingest ? (ingest.accepted / ingest.seconds / ingest.pgTps).toFixed(3) : 'not run', ingest ? ingest.accepted / ingest.seconds / ingest.pgTps >= 0.15 : null],
     ['ingest p99 < 100 ms', ingest ? ms(percentile(ingest.lat, 99)) : 'not run', ingest ? percentile(ingest.lat, 99) < 100 && ingest.errors === 0 && ingest.delivered === ingest.accepted : null],
     ['slash ack p99 < 200 ms under ingest', ingest ? ms(percentile(ingest.slash, 99)) : 'not run', ingest && ingest.slash.length ? percentile(ingest.slash, 99) < 200 && ingest.slashErrors === 0 : null],
