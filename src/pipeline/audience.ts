@@ -20,26 +20,34 @@ export interface StatusAudience {
   ownerIds: ReadonlySet<string>;
 }
 
-/** A status, its source and the source's owners in one prepared statement. */
+/** A status, its source and the source's owners, in one statement. */
+const audienceColumns = {
+  status: statuses,
+  source: sources,
+  serviceOwnerIds: sql<string[]>`array(select ${serviceOwners.personId} from ${serviceOwners} where ${serviceOwners.serviceId} = ${sources.id})`,
+};
 const audienceById = preparedFor((db) =>
-  db
-    .select({
-      status: statuses,
-      source: sources,
-      serviceOwnerIds: sql<string[]>`array(select ${serviceOwners.personId} from ${serviceOwners} where ${serviceOwners.serviceId} = ${sources.id})`,
-    })
-    .from(statuses)
-    .innerJoin(sources, eq(sources.id, statuses.sourceId))
-    .where(eq(statuses.id, sql.placeholder('id')))
-    .limit(1)
-    .prepare('tp_status_audience'),
+  db.select(audienceColumns).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(eq(statuses.id, sql.placeholder('id'))).limit(1).prepare('tp_status_audience'),
 );
+const audiencesByIds = preparedFor((db) =>
+  db.select(audienceColumns).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonList(statuses.id, sql.placeholder('ids'))).prepare('tp_status_audiences'),
+);
+
+const toAudience = (r: { status: StatusRow; source: SourceRow; serviceOwnerIds: string[] }): StatusAudience => ({
+  status: r.status,
+  source: r.source,
+  ownerIds: new Set(r.source.kind === 'person' ? [r.source.id] : r.serviceOwnerIds),
+});
 
 export async function loadAudience(db: Db, statusId: string): Promise<StatusAudience | null> {
   const r = (await audienceById(db).execute({ id: statusId }))[0];
-  if (!r) return null;
-  const ownerIds = r.source.kind === 'person' ? [r.source.id] : r.serviceOwnerIds;
-  return { status: r.status, source: r.source, ownerIds: new Set(ownerIds) };
+  return r ? toAudience(r) : null;
+}
+
+/** Several statuses' audiences in one statement, by status id (an unknown id is left out). */
+export async function loadAudiences(db: Db, statusIds: readonly string[]): Promise<Map<string, StatusAudience>> {
+  const rows = await audiencesByIds(db).execute({ ids: JSON.stringify(statusIds) });
+  return new Map(rows.map((r) => [r.status.id, toAudience(r)]));
 }
 
 export type SkipReason = Extract<DeliveryDecision, { deliver: false }>['reason'] | 'webhook disabled';
@@ -78,16 +86,16 @@ const hooksByIds = preparedFor((db) =>
 );
 const blockedAmong = preparedFor((db) =>
   db
-    .select({ id: blocks.personId })
+    .select({ sourceId: blocks.sourceId, id: blocks.personId })
     .from(blocks)
-    .where(and(eq(blocks.sourceId, sql.placeholder('sourceId')), inJsonList(blocks.personId, ids)))
+    .where(and(inJsonList(blocks.sourceId, sql.placeholder('sourceIds')), inJsonList(blocks.personId, ids)))
     .prepare('tp_judge_blocks'),
 );
 const ownSourceFollows = preparedFor((db) =>
   db
-    .select({ id: follows.subscriberId, state: follows.state })
+    .select({ sourceId: follows.target, id: follows.subscriberId, state: follows.state })
     .from(follows)
-    .where(and(eq(follows.subscriberKind, sql.placeholder('kind')), inJsonList(follows.subscriberId, ids), eq(follows.targetKind, 'source'), eq(follows.target, sql.placeholder('sourceId'))))
+    .where(and(eq(follows.subscriberKind, sql.placeholder('kind')), inJsonList(follows.subscriberId, ids), eq(follows.targetKind, 'source'), inJsonList(follows.target, sql.placeholder('sourceIds'))))
     .prepare('tp_judge_own_follows'),
 );
 
@@ -96,43 +104,53 @@ const ownSourceFollows = preparedFor((db) =>
  * size: subscribers, blocks and (for protected sources) the subscribers' own follows of the source.
  */
 export async function judgeFollows(db: Db, a: StatusAudience, page: readonly FollowRow[]): Promise<(FollowVerdict | null)[]> {
-  const ids = (kind: SubscriberKind) => [...new Set(page.filter((f) => f.subscriberKind === kind).map((f) => f.subscriberId))];
+  return decideFollows(a, page, await loadJudgeFacts(db, [{ a, follows: page }]));
+}
+
+/** What decisions about some statuses' follows need to know, read once for all of them. */
+export interface JudgeFacts {
+  people: Map<string, { switchedOff: boolean; digestPeriod: string }>;
+  hooks: Map<string, { ownerId: string; enabled: boolean; filter: string[] }>;
+  /** `<source id>/<person id>`. */
+  blocked: Set<string>;
+  /** `<source id>/<subscriber kind>/<subscriber id>` -> the state of that subscriber's follow of the source. */
+  ownFollow: Map<string, FollowState>;
+}
+
+/** The facts for several statuses' follows in the same fixed number of queries as for one. */
+export async function loadJudgeFacts(db: Db, items: readonly { a: StatusAudience; follows: readonly FollowRow[] }[]): Promise<JudgeFacts> {
+  const all = items.flatMap((i) => i.follows);
+  const ids = (kind: SubscriberKind, fs: readonly FollowRow[] = all) => [...new Set(fs.filter((f) => f.subscriberKind === kind).map((f) => f.subscriberId))];
   const personIds = ids('person');
   const webhookIds = ids('webhook');
-  const channelIds = ids('channel');
+  const facts: JudgeFacts = { people: new Map(), hooks: new Map(), blocked: new Set(), ownFollow: new Map() };
 
-  const people = new Map<string, { switchedOff: boolean; digestPeriod: string }>();
-  if (personIds.length) {
-    const rows = await peopleByIds(db).execute({ ids: JSON.stringify(personIds) });
-    for (const r of rows) people.set(r.id, r);
-  }
-  const hooks = new Map<string, { ownerId: string; enabled: boolean; filter: string[] }>();
-  if (webhookIds.length) {
-    const rows = await hooksByIds(db).execute({ ids: JSON.stringify(webhookIds) });
-    for (const r of rows) hooks.set(r.id, r);
-  }
+  if (personIds.length) for (const r of await peopleByIds(db).execute({ ids: JSON.stringify(personIds) })) facts.people.set(r.id, r);
+  if (webhookIds.length) for (const r of await hooksByIds(db).execute({ ids: JSON.stringify(webhookIds) })) facts.hooks.set(r.id, r);
   // Blocks name people: a blocked person's own webhooks are refused too.
-  const blockable = [...new Set([...personIds, ...[...hooks.values()].map((h) => h.ownerId)])];
-  const blocked = new Set<string>();
+  const blockable = [...new Set([...personIds, ...[...facts.hooks.values()].map((h) => h.ownerId)])];
+  const sourceIds = [...new Set(items.map((i) => i.a.source.id))];
   if (blockable.length) {
-    const rows = await blockedAmong(db).execute({ sourceId: a.source.id, ids: JSON.stringify(blockable) });
-    for (const r of rows) blocked.add(r.id);
+    for (const r of await blockedAmong(db).execute({ sourceIds: JSON.stringify(sourceIds), ids: JSON.stringify(blockable) })) facts.blocked.add(`${r.sourceId}/${r.id}`);
   }
   // A tag or word follow reaches a protected source's status only with the subscriber's own approval.
-  const ownFollow = new Map<string, FollowState>();
-  const needOwn = a.source.visibility === 'protected' && page.some((f) => f.targetKind !== 'source');
-  if (needOwn) {
-    for (const [kind, list] of [
-      ['person', personIds],
-      ['webhook', webhookIds],
-      ['channel', channelIds],
-    ] as const) {
+  const needOwn = items.filter((i) => i.a.source.visibility === 'protected' && i.follows.some((f) => f.targetKind !== 'source'));
+  if (needOwn.length) {
+    const protectedIds = JSON.stringify([...new Set(needOwn.map((i) => i.a.source.id))]);
+    const theirs = needOwn.flatMap((i) => i.follows);
+    for (const kind of ['person', 'webhook', 'channel'] as const) {
+      const list = ids(kind, theirs);
       if (!list.length) continue;
-      const rows = await ownSourceFollows(db).execute({ kind, ids: JSON.stringify(list), sourceId: a.source.id });
-      for (const r of rows) ownFollow.set(`${kind}/${r.id}`, r.state);
+      for (const r of await ownSourceFollows(db).execute({ kind, ids: JSON.stringify(list), sourceIds: protectedIds })) facts.ownFollow.set(`${r.sourceId}/${kind}/${r.id}`, r.state);
     }
   }
+  return facts;
+}
 
+/** One status's follows decided with facts already read (loadJudgeFacts). `null` = nothing to record. */
+export function decideFollows(a: StatusAudience, page: readonly FollowRow[], facts: JudgeFacts): (FollowVerdict | null)[] {
+  const { people, hooks } = facts;
+  const src = a.source.id;
   const content = { tags: a.status.entities.tags, words: a.status.words };
   return page.map((f): FollowVerdict | null => {
     if (!passesFilters(f.filters, content)) return null;
@@ -147,7 +165,7 @@ export async function judgeFollows(db: Db, a: StatusAudience, page: readonly Fol
       // Nobody receives their own status.
       if (f.subscriberId === a.status.authorId || (a.source.kind === 'person' && f.subscriberId === a.source.id)) return null;
       isOwner = a.ownerIds.has(f.subscriberId);
-      isBlocked = blocked.has(f.subscriberId);
+      isBlocked = facts.blocked.has(`${src}/${f.subscriberId}`);
       switchedOff = p.switchedOff;
       digestOff = p.digestPeriod === 'off';
     } else if (f.subscriberKind === 'webhook') {
@@ -155,10 +173,10 @@ export async function judgeFollows(db: Db, a: StatusAudience, page: readonly Fol
       if (!h) return null;
       if (!passesFilters(h.filter, content)) return null;
       isOwner = h.ownerId === a.source.id || a.ownerIds.has(h.ownerId);
-      isBlocked = blocked.has(h.ownerId);
+      isBlocked = facts.blocked.has(`${src}/${h.ownerId}`);
       disabled = !h.enabled;
     }
-    const sourceFollowState = f.targetKind === 'source' ? f.state : (ownFollow.get(`${f.subscriberKind}/${f.subscriberId}`) ?? null);
+    const sourceFollowState = f.targetKind === 'source' ? f.state : (facts.ownFollow.get(`${src}/${f.subscriberKind}/${f.subscriberId}`) ?? null);
     const d = decideDelivery({
       visibility: a.source.visibility,
       followState: f.state,

@@ -8,7 +8,7 @@ import { inJsonList, jsonRows } from '../db/json-params.js';
 import { pagesById } from '../db/keyset.js';
 import { preparedFor } from '../db/prepared.js';
 import { channels, deliveries, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
-import { judgeFollows, loadAudience, type StatusAudience } from './audience.js';
+import { decideFollows, judgeFollows, loadAudience, loadAudiences, loadJudgeFacts, type FollowVerdict, type StatusAudience } from './audience.js';
 import { BATCH_SIZE, type DeliveryToEnqueue, type Enqueuer } from './enqueue.js';
 import type { FanOutJob } from './queues.js';
 
@@ -168,12 +168,64 @@ async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOut
 }
 
 /**
- * Several new statuses, one after another, their deliveries enqueued together: what each status's
- * pages hand to `deliver` is held until BATCH_SIZE are waiting (and at the end), so deliveries of
- * different statuses share batch jobs. The statuses and their order are the job's own, so a re-run holds
- * the same lists at the same points and makes the same batch job ids.
+ * Several new statuses. With at most a page of follows of each kind among them (the common burst: many
+ * statuses, a few followers each), all of them at once: one statement for the statuses, one per kind of follow (source, tag, word),
+ * the subscribers' facts once, one insert of every delivery and one enqueue, so their deliveries share
+ * batch jobs. With more, one after another, each as it would go alone. Either way a re-run reads the same
+ * follows and makes the same batches and the same batch job ids.
  */
 async function statusesCreated(deps: FanOutDeps, statusIds: readonly string[]): Promise<FanOutResult> {
+  return (await together(deps, statusIds)) ?? oneByOne(deps, statusIds);
+}
+
+async function together(deps: FanOutDeps, statusIds: readonly string[]): Promise<FanOutResult | null> {
+  const { db } = deps.ctx;
+  const found = await loadAudiences(db, statusIds);
+  const audiences = statusIds.flatMap((id) => {
+    const a = found.get(id);
+    return a && !a.status.deletedAt ? [a] : [];
+  });
+  if (!audiences.length) return empty();
+  const streams: Stream[] = [
+    { kind: 'source', targets: [...new Set(audiences.map((a) => a.source.id))] },
+    { kind: 'tag', targets: [...new Set(audiences.flatMap((a) => a.status.entities.tags))] },
+    { kind: 'word', targets: [...new Set(audiences.flatMap((a) => a.status.words))] },
+  ];
+  const byKind = new Map<string, (typeof follows.$inferSelect)[]>();
+  for (const stream of streams) {
+    if (!stream.targets.length) continue;
+    // One page of each kind for all the statuses; a fuller one means a big audience, page by page.
+    const size = deps.pageSize ?? 1000;
+    const rows = await followPage(db).execute({ kind: stream.kind, targets: JSON.stringify(stream.targets), after: '', limit: size + 1 });
+    if (rows.length > size) return null;
+    byKind.set(stream.kind, rows);
+  }
+  // Each status's follows as its own fan-out would meet them: source follows first, then tags, then words, each by id.
+  const items = audiences.map((a) => {
+    const tags = new Set(a.status.entities.tags);
+    const words = new Set(a.status.words);
+    const mine = [
+      ...(byKind.get('source') ?? []).filter((f) => f.target === a.source.id),
+      ...(byKind.get('tag') ?? []).filter((f) => tags.has(f.target)),
+      ...(byKind.get('word') ?? []).filter((f) => words.has(f.target)),
+    ];
+    return { a, follows: mine };
+  });
+  const facts = await loadJudgeFacts(db, items);
+  const now = deps.ctx.clock.now();
+  const rows = items.flatMap(({ a, follows: mine }) => deliveryRows(a, decideFollows(a, mine, facts), now));
+  const followIds = new Set(items.flatMap((i) => i.follows.map((f) => f.id)));
+  const r = await writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true, followIds });
+  return { ...empty(), ...r };
+}
+
+/**
+ * The statuses one after another, their deliveries enqueued together: what each status's pages hand to
+ * `deliver` is held until BATCH_SIZE are waiting (and at the end), so deliveries of different statuses
+ * share batch jobs. The statuses and their order are the job's own, so a re-run holds the same lists at
+ * the same points and makes the same batch job ids.
+ */
+async function oneByOne(deps: FanOutDeps, statusIds: readonly string[]): Promise<FanOutResult> {
   const held: DeliveryToEnqueue[] = [];
   const flush = () => deps.enqueue.deliver(held.splice(0));
   const holding: FanOutDeps = {
@@ -198,8 +250,12 @@ async function statusesCreated(deps: FanOutDeps, statusIds: readonly string[]): 
 
 async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof follows.$inferSelect)[]) {
   const { db } = deps.ctx;
-  const now = deps.ctx.clock.now();
-  const verdicts = await judgeFollows(db, a, page);
+  const rows = deliveryRows(a, await judgeFollows(db, a, page), deps.ctx.clock.now());
+  return writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true, followIds: new Set(page.map((f) => f.id)) });
+}
+
+/** The delivery rows of one status's verdicts: one per route, queued or skipped with the reason. */
+function deliveryRows(a: StatusAudience, verdicts: readonly (FollowVerdict | null)[], now: Date): NewDelivery[] {
   const rows: NewDelivery[] = [];
   for (const v of verdicts) {
     if (!v) continue;
@@ -222,7 +278,7 @@ async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof fo
       );
     }
   }
-  return writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true, followIds: new Set(page.map((f) => f.id)) });
+  return rows;
 }
 
 /**

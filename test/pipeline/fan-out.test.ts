@@ -166,44 +166,57 @@ describe('status.created', () => {
     expect(await jobIds()).toEqual([]);
   });
 
-  it('delivers a protected source only to approved followers and owners; tag and word follows need approval too', async () => {
-    const owner = await addPerson(t.ctx, 'sec-owner');
-    const secret = await addService(t.ctx, 'secret', [owner.id], { visibility: 'protected' });
-    const approved = await addPerson(t.ctx, 'approved');
-    const waiting = await addPerson(t.ctx, 'waiting');
-    const tagOnly = await addPerson(t.ctx, 'tag-only');
-    const tagApproved = await addPerson(t.ctx, 'tag-approved');
-    const outsider = await addPerson(t.ctx, 'outsider');
-    const blocked = await addPerson(t.ctx, 'blocked-one');
-    const outsiderHook = await addWebhook(t.ctx, outsider.id, 'https://hooks.example.test/outsider');
-    const ownerHook = await addWebhook(t.ctx, owner.id, 'https://hooks.example.test/owner');
+  for (const mode of ['alone', 'together with a public status'] as const) {
+    it(`delivers a protected source only to approved followers and owners; tag and word follows need approval too (${mode})`, async () => {
+      const h = (handle: string) => (mode === 'alone' ? handle : `${handle}-2`);
+      const owner = await addPerson(t.ctx, h('sec-owner'));
+      const secret = await addService(t.ctx, h('secret'), [owner.id], { visibility: 'protected' });
+      const approved = await addPerson(t.ctx, h('approved'));
+      const waiting = await addPerson(t.ctx, h('waiting'));
+      const tagOnly = await addPerson(t.ctx, h('tag-only'));
+      const tagApproved = await addPerson(t.ctx, h('tag-approved'));
+      const outsider = await addPerson(t.ctx, h('outsider'));
+      const blocked = await addPerson(t.ctx, h('blocked-one'));
+      const outsiderHook = await addWebhook(t.ctx, outsider.id, 'https://hooks.example.test/outsider');
+      const ownerHook = await addWebhook(t.ctx, owner.id, 'https://hooks.example.test/owner');
 
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: approved.id, target: secret.id });
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: waiting.id, target: secret.id, state: 'pending' });
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: tagOnly.id, targetKind: 'tag', target: 'payroll' });
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: tagApproved.id, targetKind: 'tag', target: 'payroll' });
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: tagApproved.id, target: secret.id, state: 'off' });
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: outsider.id, targetKind: 'word', target: 'salaries' });
-    await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: blocked.id, target: secret.id });
-    await t.ctx.db.execute(sql`insert into blocks (source_id, person_id) values (${secret.id}, ${blocked.id})`);
-    await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: outsiderHook.id, targetKind: 'tag', target: 'payroll' });
-    await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: ownerHook.id, targetKind: 'tag', target: 'payroll' });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: approved.id, target: secret.id });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: waiting.id, target: secret.id, state: 'pending' });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: tagOnly.id, targetKind: 'tag', target: 'payroll' });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: tagApproved.id, targetKind: 'tag', target: 'payroll' });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: tagApproved.id, target: secret.id, state: 'off' });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: outsider.id, targetKind: 'word', target: 'salaries' });
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: blocked.id, target: secret.id });
+      await t.ctx.db.execute(sql`insert into blocks (source_id, person_id) values (${secret.id}, ${blocked.id})`);
+      await addFollow(t.ctx, { subscriberKind: 'person', subscriberId: blocked.id, targetKind: 'tag', target: 'payroll' });
+      await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: outsiderHook.id, targetKind: 'tag', target: 'payroll' });
+      await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: ownerHook.id, targetKind: 'tag', target: 'payroll' });
 
-    const s = await post(t.ctx, secret.id, 'salaries go out friday #payroll');
-    await fanOut(deps, created(s.id));
-    const state = async (id: string) => (await deliveryFor(t.ctx, s.id, id)).map((d) => `${d.state}${d.reason ? `/${d.reason}` : ''}`);
+      const s = await post(t.ctx, secret.id, 'salaries go out friday #payroll');
+      if (mode === 'alone') await fanOut(deps, created(s.id));
+      else {
+        // The same follows meet a public status in the same job: approval and blocks are the protected source's alone.
+        const open = await addService(t.ctx, 'open-books');
+        const p = await post(t.ctx, open.id, 'the canteen menu #payroll');
+        await fanOut(deps, { outboxIds: [1, 2], event: 'statuses.created', payload: { statusIds: [s.id, p.id] } });
+        const onPublic = async (id: string) => (await deliveryFor(t.ctx, p.id, id)).map((d) => d.state);
+        // Blocked by the protected source only: the public one reaches them.
+        for (const who of [tagOnly, tagApproved, outsiderHook, ownerHook, blocked]) expect(await onPublic(who.id)).toEqual(['queued']);
+      }
+      const state = async (id: string) => (await deliveryFor(t.ctx, s.id, id)).map((d) => `${d.state}${d.reason ? `/${d.reason}` : ''}`);
 
-    expect(await state(approved.id)).toEqual(['queued']);
-    expect(await state(waiting.id)).toEqual(['skipped/follow pending']);
-    expect(await state(tagOnly.id)).toEqual(['skipped/not permitted']);
-    // Approved (their follow is switched off, the tag follow still counts as approved).
-    expect(await state(tagApproved.id)).toEqual(['queued']);
-    expect(await state(outsider.id)).toEqual(['skipped/not permitted']);
-    expect(await state(blocked.id)).toEqual(['skipped/blocked']);
-    expect(await state(ownerHook.id)).toEqual(['queued']);
-    // A webhook's log is readable by its owner: nothing of a protected status is written there.
-    expect(await state(outsiderHook.id)).toEqual([]);
-  });
+      expect(await state(approved.id)).toEqual(['queued']);
+      expect(await state(waiting.id)).toEqual(['skipped/follow pending']);
+      expect(await state(tagOnly.id)).toEqual(['skipped/not permitted']);
+      // Approved (their follow is switched off, the tag follow still counts as approved).
+      expect(await state(tagApproved.id)).toEqual(['queued']);
+      expect(await state(outsider.id)).toEqual(['skipped/not permitted']);
+      expect(await state(blocked.id)).toEqual(['skipped/blocked']);
+      expect(await state(ownerHook.id)).toEqual(['queued']);
+      // A webhook's log is readable by its owner: nothing of a protected status is written there.
+      expect(await state(outsiderHook.id)).toEqual([]);
+    });
+  }
 
   it("applies follow filters and webhook endpoint filters", async () => {
     const src = await addService(t.ctx, 'ci');
@@ -294,6 +307,29 @@ describe('statuses.created (new statuses relayed together)', () => {
     expect(await fanOut(deps, job)).toEqual({ queued: 0, skipped: 0, retracts: 0 });
     expect(await batchJobs()).toHaveLength(1);
     expect(await enqueued()).toEqual(before);
+  });
+
+  it('with more than a page of follows among them, fans the statuses out one by one, to the same deliveries in shared batches', async () => {
+    const owner = await addPerson(t.ctx, 'grp3-owner');
+    const svc = await addService(t.ctx, 'grp3-svc', [owner.id]);
+    const hooks = [];
+    for (let i = 0; i < 3; i++) {
+      const w = await addWebhook(t.ctx, owner.id, `https://example.com/grp3/${i}`);
+      await addFollow(t.ctx, { subscriberKind: 'webhook', subscriberId: w.id, target: svc.id });
+      hooks.push(w);
+    }
+    const s1 = await post(t.ctx, svc.id, 'paged one');
+    const s2 = await post(t.ctx, svc.id, 'paged two');
+    const job = { outboxIds: [1, 2], event: 'statuses.created' as const, payload: { statusIds: [s1.id, s2.id] } };
+    // Pages of two: three follows are more than a page, so the job takes the one-by-one path.
+    const r = await fanOut({ ...deps, pageSize: 2 }, job);
+    expect(r).toEqual({ queued: 6, skipped: 0, retracts: 0 });
+    for (const s of [s1, s2]) expect((await deliveriesOf(t.ctx, s.id)).map((d) => d.subscriberId).sort()).toEqual(hooks.map((h) => h.id).sort());
+    const batches = await batchJobs();
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.data.deliveryIds).toHaveLength(6);
+    expect(await fanOut({ ...deps, pageSize: 2 }, job)).toEqual({ queued: 0, skipped: 0, retracts: 0 });
+    expect(await batchJobs()).toHaveLength(1);
   });
 
   it('skips a status deleted before its turn and still delivers the others', async () => {
