@@ -121,7 +121,7 @@ function row(now: Date, r: Omit<NewDelivery, 'id' | 'createdAt' | 'updatedAt'>):
  */
 function followPages(db: Db, stream: Stream, size: number) {
   return pagesById(
-    (after, limit): Promise<(typeof follows.$inferSelect)[]> => followPage(db).execute({ kind: stream.kind, targets: JSON.stringify(stream.targets), after: after ?? '', limit }),
+    (after, limit): Promise<(typeof follows.$inferSelect)[]> => followPage(db).execute({ kind: stream.kind, targets: stream.targets, after: after ?? '', limit }),
     size,
     Math.min(size, BATCH_SIZE),
   );
@@ -138,7 +138,10 @@ const followPage = preparedFor((db) =>
   db
     .select()
     .from(follows)
-    .where(and(eq(follows.targetKind, sql.placeholder('kind')), inJsonList(follows.target, sql.placeholder('targets')), gt(follows.id, sql.placeholder('after'))))
+    // The targets as a text[] parameter, not a JSON list: PostgreSQL plans each execution with the values it
+    // can see, so a source with 100,000 follows in the table does not make it scan them all for one with a few
+    // (with a JSON list it settled on a generic plan that walked the primary key: 41 ms a page instead of 0.01).
+    .where(and(eq(follows.targetKind, sql.placeholder('kind')), sql`${follows.target} = any(${sql.placeholder('targets')}::text[])`, gt(follows.id, sql.placeholder('after'))))
     .orderBy(asc(follows.id))
     .limit(sql.placeholder('limit'))
     .prepare('tp_follow_page'),
@@ -196,7 +199,7 @@ async function together(deps: FanOutDeps, statusIds: readonly string[]): Promise
     if (!stream.targets.length) continue;
     // One page of each kind for all the statuses; a fuller one means a big audience, page by page.
     const size = deps.pageSize ?? 1000;
-    const rows = await followPage(db).execute({ kind: stream.kind, targets: JSON.stringify(stream.targets), after: '', limit: size + 1 });
+    const rows = await followPage(db).execute({ kind: stream.kind, targets: stream.targets, after: '', limit: size + 1 });
     if (rows.length > size) return null;
     byKind.set(stream.kind, rows);
   }
