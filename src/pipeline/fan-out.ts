@@ -121,7 +121,7 @@ function row(now: Date, r: Omit<NewDelivery, 'id' | 'createdAt' | 'updatedAt'>):
  */
 function followPages(db: Db, stream: Stream, size: number) {
   return pagesById(
-    (after, limit): Promise<(typeof follows.$inferSelect)[]> => followPage(db).execute({ kind: stream.kind, targets: stream.targets, after: after ?? '', limit }),
+    (after, limit) => followPage(db, stream, after, limit),
     size,
     Math.min(size, BATCH_SIZE),
   );
@@ -133,19 +133,37 @@ interface Stream {
   targets: readonly string[];
 }
 
-/** One page of a stream's follows after an id ('' for the first), prepared once per handle. */
-const followPage = preparedFor((db) =>
+/**
+ * A stream's first page of follows, and the pages after an id: two statements, prepared once per handle.
+ * The targets go as a text[] parameter, whose values PostgreSQL's custom plans see (a JSON list hid
+ * them). Every fan-out reads a first page, most read nothing more; only big audiences read further pages.
+ * Kept apart, the first pages' plans are not averaged with a 100,000-follower fan-out's: mixed in one
+ * statement, PostgreSQL settled on a generic plan that walked the primary key past the big source's
+ * follows for every small status (41-57 ms a page instead of 0.01; docs/benchmarks.md).
+ */
+const followFirstPage = preparedFor((db) =>
   db
     .select()
     .from(follows)
-    // The targets as a text[] parameter, not a JSON list: PostgreSQL plans each execution with the values it
-    // can see, so a source with 100,000 follows in the table does not make it scan them all for one with a few
-    // (with a JSON list it settled on a generic plan that walked the primary key: 41 ms a page instead of 0.01).
+    .where(and(eq(follows.targetKind, sql.placeholder('kind')), sql`${follows.target} = any(${sql.placeholder('targets')}::text[])`))
+    .orderBy(asc(follows.id))
+    .limit(sql.placeholder('limit'))
+    .prepare('tp_follow_first_page'),
+);
+const followNextPage = preparedFor((db) =>
+  db
+    .select()
+    .from(follows)
     .where(and(eq(follows.targetKind, sql.placeholder('kind')), sql`${follows.target} = any(${sql.placeholder('targets')}::text[])`, gt(follows.id, sql.placeholder('after'))))
     .orderBy(asc(follows.id))
     .limit(sql.placeholder('limit'))
-    .prepare('tp_follow_page'),
+    .prepare('tp_follow_next_page'),
 );
+
+function followPage(db: Db, stream: Stream, after: string | null, limit: number): Promise<(typeof follows.$inferSelect)[]> {
+  const targets = [...stream.targets];
+  return after === null ? followFirstPage(db).execute({ kind: stream.kind, targets, limit }) : followNextPage(db).execute({ kind: stream.kind, targets, after, limit });
+}
 
 async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {
   const { db } = deps.ctx;
@@ -199,7 +217,7 @@ async function together(deps: FanOutDeps, statusIds: readonly string[]): Promise
     if (!stream.targets.length) continue;
     // One page of each kind for all the statuses; a fuller one means a big audience, page by page.
     const size = deps.pageSize ?? 1000;
-    const rows = await followPage(db).execute({ kind: stream.kind, targets: stream.targets, after: '', limit: size + 1 });
+    const rows = await followPage(db, stream, null, size + 1);
     if (rows.length > size) return null;
     byKind.set(stream.kind, rows);
   }
