@@ -6,6 +6,7 @@ import type { FollowState, Route, SubscriberKind } from '../core/types.js';
 import type { Db } from '../db/client.js';
 import { inJsonList } from '../db/json-params.js';
 import { preparedFor } from '../db/prepared.js';
+import { statusesWithSources } from '../app/statuses.js';
 import { blocks, follows, serviceOwners, sources, statuses, webhooks } from '../db/schema.js';
 
 type FollowRow = typeof follows.$inferSelect;
@@ -20,34 +21,25 @@ export interface StatusAudience {
   ownerIds: ReadonlySet<string>;
 }
 
-/** A status, its source and the source's owners, in one statement. */
-const audienceColumns = {
-  status: statuses,
-  source: sources,
-  serviceOwnerIds: sql<string[]>`array(select ${serviceOwners.personId} from ${serviceOwners} where ${serviceOwners.serviceId} = ${sources.id})`,
-};
-const audienceById = preparedFor((db) =>
-  db.select(audienceColumns).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(eq(statuses.id, sql.placeholder('id'))).limit(1).prepare('tp_status_audience'),
+const ownersOfServices = preparedFor((db) =>
+  db.select({ serviceId: serviceOwners.serviceId, personId: serviceOwners.personId }).from(serviceOwners).where(inJsonList(serviceOwners.serviceId, sql.placeholder('ids'))).prepare('tp_service_owners'),
 );
-const audiencesByIds = preparedFor((db) =>
-  db.select(audienceColumns).from(statuses).innerJoin(sources, eq(sources.id, statuses.sourceId)).where(inJsonList(statuses.id, sql.placeholder('ids'))).prepare('tp_status_audiences'),
-);
-
-const toAudience = (r: { status: StatusRow; source: SourceRow; serviceOwnerIds: string[] }): StatusAudience => ({
-  status: r.status,
-  source: r.source,
-  ownerIds: new Set(r.source.kind === 'person' ? [r.source.id] : r.serviceOwnerIds),
-});
 
 export async function loadAudience(db: Db, statusId: string): Promise<StatusAudience | null> {
-  const r = (await audienceById(db).execute({ id: statusId }))[0];
-  return r ? toAudience(r) : null;
+  return (await loadAudiences(db, [statusId])).get(statusId) ?? null;
 }
 
-/** Several statuses' audiences in one statement, by status id (an unknown id is left out). */
+/** Several statuses' audiences, by status id (an unknown id is left out): the statuses with their sources, then the services' owners. */
 export async function loadAudiences(db: Db, statusIds: readonly string[]): Promise<Map<string, StatusAudience>> {
-  const rows = await audiencesByIds(db).execute({ ids: JSON.stringify(statusIds) });
-  return new Map(rows.map((r) => [r.status.id, toAudience(r)]));
+  const rows = await statusesWithSources(db, statusIds);
+  const services = [...new Set(rows.filter((r) => r.source.kind !== 'person').map((r) => r.source.id))];
+  const owners = new Map<string, string[]>();
+  if (services.length) {
+    for (const o of await ownersOfServices(db).execute({ ids: JSON.stringify(services) })) owners.set(o.serviceId, [...(owners.get(o.serviceId) ?? []), o.personId]);
+  }
+  return new Map(
+    rows.map(({ status, source }) => [status.id, { status, source, ownerIds: new Set(source.kind === 'person' ? [source.id] : (owners.get(source.id) ?? [])) }]),
+  );
 }
 
 export type SkipReason = Extract<DeliveryDecision, { deliver: false }>['reason'] | 'webhook disabled';

@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { AppContext } from '../../app/context.js';
 import { writeOutbox } from '../../app/outbox.js';
 import { ownerIdsOf } from '../../app/people.js';
+import { statusesWithSources } from '../../app/statuses.js';
 import { eventBodyJson, statusDeletedData, toStatusView } from '../../app/status-view.js';
 import type { Db } from '../../db/client.js';
 import { inJsonList } from '../../db/json-params.js';
@@ -69,30 +70,14 @@ function oncePerName(lookup: LookupFn): LookupFn {
 }
 
 const endpointsByIds = preparedFor((db) => db.select(endpointColumns).from(webhooks).where(inJsonList(webhooks.id, sql.placeholder('ids'))).prepare('tp_webhooks_by_ids'));
-// A batch's statuses and their sources: two lookups by primary key, not a join. Right after a bulk load the
-// planner joined the two with a merge join that walked the sources' primary key from the start, all
-// 110,000 of them for a source made last (50 ms a batch; docs/benchmarks.md).
-const statusRowsByIds = preparedFor((db) => db.select().from(statuses).where(inJsonList(statuses.id, sql.placeholder('ids'))).prepare('tp_batch_statuses'));
-const sourcesByIds = preparedFor((db) => db.select().from(sources).where(inJsonList(sources.id, sql.placeholder('ids'))).prepare('tp_batch_sources'));
-
-async function statusesByIds(db: Db, ids: readonly string[]): Promise<StatusRow[]> {
-  const rows = await statusRowsByIds(db).execute({ ids: JSON.stringify(ids) });
-  if (!rows.length) return [];
-  const srcs = new Map((await sourcesByIds(db).execute({ ids: JSON.stringify([...new Set(rows.map((r) => r.sourceId))]) })).map((x) => [x.id, x]));
-  return rows.flatMap((r) => {
-    const src = srcs.get(r.sourceId);
-    return src ? [{ s: r, src }] : [];
-  });
-}
-
 async function loadShared(db: Db, ds: readonly DeliveryRecord[], lookup: LookupFn): Promise<Shared> {
   const hookIds = [...new Set(ds.map((d) => d.subscriberId))];
   const statusIds = [...new Set(ds.flatMap((d) => (d.statusId ? [d.statusId] : [])))];
   const [hookRows, statusRows] = await Promise.all([
     endpointsByIds(db).execute({ ids: JSON.stringify(hookIds) }),
-    statusIds.length ? statusesByIds(db, statusIds) : Promise.resolve([]),
+    statusIds.length ? statusesWithSources(db, statusIds) : Promise.resolve([]),
   ]);
-  return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.s.id, r])), createdData: new Map(), lookup: oncePerName(lookup) };
+  return { hooks: new Map(hookRows.map((w) => [w.id, w])), statuses: new Map(statusRows.map((r) => [r.status.id, { s: r.status, src: r.source }])), createdData: new Map(), lookup: oncePerName(lookup) };
 }
 
 function buildBody(config: WebhookChannelDeps['ctx']['config'], shared: Shared, d: DeliveryRecord, w: WebhookRow): Built {
