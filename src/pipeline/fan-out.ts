@@ -161,8 +161,8 @@ const followNextPage = preparedFor((db) =>
 );
 
 function followPage(db: Db, stream: Stream, after: string | null, limit: number): Promise<(typeof follows.$inferSelect)[]> {
-  const targets = [...stream.targets];
-  return after === null ? followFirstPage(db).execute({ kind: stream.kind, targets, limit }) : followNextPage(db).execute({ kind: stream.kind, targets, after, limit });
+  const { kind, targets } = stream;
+  return after === null ? followFirstPage(db).execute({ kind, targets, limit }) : followNextPage(db).execute({ kind, targets, after, limit });
 }
 
 async function statusCreated(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {

@@ -28,13 +28,6 @@ export interface Relay {
 }
 
 /**
- * Moves outbox rows into the fan-out queue, oldest first: one job per row (job id `ob-<id>`), except that
- * the new statuses of a batch go together, up to STATUSES_PER_FAN_OUT to a job (`statuses.created`).
- * Rows are locked with `for update skip locked`, so any number of relays can run side by side.
- * Enqueue happens before the rows are marked inside the same transaction: a crash in between
- * re-adds the same job ids later, which fan-out's unique delivery keys make harmless.
- */
-/**
  * New statuses in jobs of up to STATUSES_PER_FAN_OUT, in outbox order; a lone one keeps its own job
  * (`ob-<id>`, as every row had before statuses were put together).
  */
@@ -57,6 +50,13 @@ function createdJobs(created: readonly { outboxId: number; statusId: string }[])
   return jobs;
 }
 
+/**
+ * Moves outbox rows into the fan-out queue, oldest first: one job per row (job id `ob-<id>`), except that
+ * the new statuses of a batch go together, up to STATUSES_PER_FAN_OUT to a job (`statuses.created`).
+ * Rows are locked with `for update skip locked`, so any number of relays can run side by side.
+ * Enqueue happens before the rows are marked inside the same transaction: a crash in between
+ * re-adds the same job ids later, which fan-out's unique delivery keys make harmless.
+ */
 export function startRelay(opts: RelayOptions): Relay {
   const { ctx } = opts;
   const log = ctx.log.child({ name: 'outbox-relay' });
