@@ -77,6 +77,18 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 /** Every child started, so a hard stop leaves none behind. */
 const children: ChildProcess[] = [];
 
+/** CPU milliseconds so far of the app's process tree, PostgreSQL, Redis and this process (the receivers and clients). */
+function cpuNow(pid: number) {
+  const here = process.cpuUsage();
+  return { app: treeCpuMsOf(pid), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']), here: (here.user + here.system) / 1000 };
+}
+
+/** Milliseconds of CPU each used since `from`. */
+function cpuSince(pid: number, from: ReturnType<typeof cpuNow>) {
+  const now = cpuNow(pid);
+  return { app: now.app - from.app, pg: now.pg - from.pg, redis: now.redis - from.redis, here: now.here - from.here };
+}
+
 async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -329,7 +341,7 @@ async function main(): Promise<void> {
         await warmUp(app, `${n}`);
         receiver.reset();
         const sampler = new TreeMemorySampler(app.proc.pid!);
-        const cpu0 = { app: treeCpuMsOf(app.proc.pid!), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']), here: process.cpuUsage() };
+        const cpu0 = cpuNow(app.proc.pid!);
         const status = await postStatus(app.url!, seeded.serviceToken, `fan-out ${trial} of ${n} #bench`);
         const t201 = performance.now();
         const t201Us = monotonicUs();
@@ -338,12 +350,12 @@ async function main(): Promise<void> {
         const elapsed = (ok ? receiver.lastAt : performance.now()) - t201;
         const peakRss = sampler.stop();
         const busy = (x: number) => (x / elapsed).toFixed(2);
-        const here = process.cpuUsage(cpu0.here);
-        const appCpu = treeCpuMsOf(app.proc.pid!) - cpu0.app;
+        const cpu = cpuSince(app.proc.pid!, cpu0);
+        const appCpu = cpu.app;
         const t: FanOutTrial = { ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, timedOut: !ok, signatures: verifySamples(receiver) };
         trials.push(t);
         say(`    app: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, npm start tree peak ${mb(peakRss)}; ratio ${ratioOf(n, t).toFixed(3)}; first delivery ${ms(receiver.firstAt - t201)} after the 201`);
-        say(`    cores busy: app ${busy(appCpu)}, PostgreSQL ${busy(cpuMsOfCommands(['postgres']) - cpu0.pg)}, Redis ${busy(cpuMsOfCommands(['redis-server']) - cpu0.redis)}, receivers ${busy((here.user + here.system) / 1000)}; app CPU per delivery ${((appCpu * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us; signatures ${t.signatures.valid}/${t.signatures.checked} valid; repeats ${t.repeats}`);
+        say(`    cores busy: app ${busy(appCpu)}, PostgreSQL ${busy(cpu.pg)}, Redis ${busy(cpu.redis)}, receivers ${busy(cpu.here)}; app CPU per delivery ${((appCpu * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us; signatures ${t.signatures.valid}/${t.signatures.checked} valid; repeats ${t.repeats}`);
         await app.stop();
         if (profileDir) say(summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 }).replace(/^/gm, '    '));
       }
@@ -391,7 +403,7 @@ async function main(): Promise<void> {
       let running = true;
       const t0 = performance.now();
       const t0Us = monotonicUs();
-      const cpu0 = { app: treeCpuMsOf(app.proc.pid!), pg: cpuMsOfCommands(['postgres']), redis: cpuMsOfCommands(['redis-server']), here: process.cpuUsage() };
+      const cpu0 = cpuNow(app.proc.pid!);
       const clients = Array.from({ length: INGEST_CLIENTS }, async () => {
         while (next < INGEST_POSTS) {
           const i = next++;
@@ -413,13 +425,13 @@ async function main(): Promise<void> {
       })();
       await Promise.all(clients);
       const took = (performance.now() - t0) / 1000;
-      const here = process.cpuUsage(cpu0.here);
-      const cores = { app: (treeCpuMsOf(app.proc.pid!) - cpu0.app) / (took * 1000), pg: (cpuMsOfCommands(['postgres']) - cpu0.pg) / (took * 1000), redis: (cpuMsOfCommands(['redis-server']) - cpu0.redis) / (took * 1000), clients: (here.user + here.system) / 1000 / (took * 1000) };
+      const posting = cpuSince(app.proc.pid!, cpu0);
+      const cores = { app: posting.app / (took * 1000), pg: posting.pg / (took * 1000), redis: posting.redis / (took * 1000), clients: posting.here / (took * 1000) };
       running = false;
       await slashLoop;
       // Accepted means delivered: every accepted status reaches the one follower before anything else runs.
       const delivered = (await waitForDeliveries(receiver, accepted, 120_000)) ? accepted : receiver.unique;
-      const endToEndCpuUs = ((treeCpuMsOf(app.proc.pid!) - cpu0.app) * 1000) / Math.max(1, delivered);
+      const endToEndCpuUs = (cpuSince(app.proc.pid!, cpu0).app * 1000) / Math.max(1, delivered);
       const lastDeliveryS = (receiver.lastAt - t0) / 1000;
       ingest = { accepted, errors, seconds: took, lat, slash: slashLat, slashErrors, pgTps, delivered };
       say(`  ${accepted} accepted in ${took.toFixed(2)} s (${perSecond(accepted / took)}), ${errors} errors, ${delivered} delivered; p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}; ratio to pgbench ${(accepted / took / pgTps).toFixed(3)}`);
