@@ -220,8 +220,8 @@ export type DeliveryState = 'queued' | 'sent' | 'retrying' | 'failed' | 'skipped
 
 /**
  * One event to one subscriber over one route. `dedupeKey` makes a repeated fan-out harmless.
- * Storage: `fillfactor = 70`, set by hand in migration 0001 (drizzle-kit has no table storage parameters);
- * a regenerated migration must keep that statement.
+ * Storage: `fillfactor = 50`, set by hand in migrations 0001 (70) and 0007 (50; drizzle-kit has no table
+ * storage parameters), so that marking a delivery sent stays on its page; a regenerated migration must keep it.
  */
 export const deliveries = pgTable(
   'deliveries',
