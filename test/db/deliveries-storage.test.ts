@@ -35,8 +35,8 @@ describe('deliveries storage', () => {
           await tx.execute(sql`update deliveries set state = 'sent', refs = '[]'::jsonb, sent_at = now(), updated_at = now(),
             attempts = attempts + 1, last_error = null, reason = null, hold_until = null where id in ${sql.raw(`(${ids.map((id) => `'${id}'`).join(',')})`)}`);
         }
-        const [r] = await tx.execute<{ updated: string; hot: string }>(sql`select pg_stat_get_xact_tuples_updated('deliveries'::regclass) as updated,
-          pg_stat_get_xact_tuples_hot_updated('deliveries'::regclass) as hot`);
+        const [r] = (await tx.execute(sql`select pg_stat_get_xact_tuples_updated('deliveries'::regclass) as updated,
+          pg_stat_get_xact_tuples_hot_updated('deliveries'::regclass) as hot`)) as unknown as { updated: string; hot: string }[];
         return r!;
       });
       expect(Number(hot.updated)).toBe(1000);
