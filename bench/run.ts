@@ -74,6 +74,12 @@ const SAMPLE_EVERY = 97;
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
+/** The profile's top frames in the timed window, which is also kept beside it (window.json) for other tools. */
+function sayProfile(dir: string, window: { from: number; to: number }): void {
+  writeFileSync(path.join(dir, 'window.json'), JSON.stringify(window));
+  say(summariseProfile(dir, 25, window).replace(/^/gm, '    '));
+}
+
 /** Every child started, so a hard stop leaves none behind. */
 const children: ChildProcess[] = [];
 
@@ -357,7 +363,7 @@ async function main(): Promise<void> {
         say(`    app: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, npm start tree peak ${mb(peakRss)}; ratio ${ratioOf(n, t).toFixed(3)}; first delivery ${ms(receiver.firstAt - t201)} after the 201`);
         say(`    cores busy: app ${busy(appCpu)}, PostgreSQL ${busy(cpu.pg)}, Redis ${busy(cpu.redis)}, receivers ${busy(cpu.here)}; app CPU per delivery ${((appCpu * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us; signatures ${t.signatures.valid}/${t.signatures.checked} valid; repeats ${t.repeats}`);
         await app.stop();
-        if (profileDir) say(summariseProfile(profileDir, 25, { from: t201Us, to: t201Us + elapsed * 1000 }).replace(/^/gm, '    '));
+        if (profileDir) sayProfile(profileDir, { from: t201Us, to: t201Us + elapsed * 1000 });
       }
     }
 
@@ -453,7 +459,7 @@ async function main(): Promise<void> {
         say(`  p50 ${ms(percentile(e2e, 50))}, p99 ${ms(percentile(e2e, 99))}`);
       }
       await app.stop();
-      if (profileDir) say(summariseProfile(profileDir, 25, { from: t0Us, to: t0Us + took * 1e6 }).replace(/^/gm, '    '));
+      if (profileDir) sayProfile(profileDir, { from: t0Us, to: t0Us + took * 1e6 });
     }
 
     // 3. One worker process against two (web + workers, the Procfile's roles), alternating.
@@ -472,14 +478,19 @@ async function main(): Promise<void> {
         await warmUp(web, 'scale-out');
         receiver.reset();
         const samplers = ws.map((w) => new TreeMemorySampler(w.proc.pid!));
+        const cpu0 = ws.map((w) => cpuNow(w.proc.pid!));
         if ((await postStatus(web.url!, seeded.serviceToken, `scale ${workers} #bench`)) !== 201) throw new Error('the scale-out post failed');
         const t = performance.now();
         await waitForDeliveries(receiver, SCALE_N, Math.max(120_000, SCALE_N * 10));
         const elapsed = receiver.lastAt - t;
+        const cpu = ws.map((w, i) => cpuSince(w.proc.pid!, cpu0[i]!));
         const workerPeak = Math.max(...samplers.map((m) => m.stop()));
         scale.push({ workers, perSecond: (receiver.unique * 1000) / elapsed, received: receiver.unique, n: SCALE_N, workerPeak });
         await waitForDeliveries(receiver, SCALE_N, 1000);
         say(`  ${workers} worker(s): ${perSecond((receiver.unique * 1000) / elapsed)} (${receiver.unique} of ${SCALE_N}, repeats ${receiver.repeats}); worker RSS peak ${mb(workerPeak)}`);
+        // PostgreSQL, Redis and the receivers are machine-wide: any worker's reading of them serves.
+        const busy = (x: number) => (x / elapsed).toFixed(2);
+        say(`    cores busy: worker(s) ${cpu.map((c) => busy(c.app)).join(' + ')}, PostgreSQL ${busy(cpu[0]!.pg)}, Redis ${busy(cpu[0]!.redis)}, receivers ${busy(cpu[0]!.here)}`);
         await Promise.all(ws.map((w) => w.stop()));
         await web.stop();
       }

@@ -8,7 +8,7 @@ import { inJsonList, jsonRows } from '../db/json-params.js';
 import { pagesById } from '../db/keyset.js';
 import { preparedFor } from '../db/prepared.js';
 import { channels, deliveries, follows, serviceOwners, sources, webhooks } from '../db/schema.js';
-import { decideFollows, judgeFollows, loadAudience, loadAudiences, loadJudgeFacts, type FollowVerdict, type StatusAudience } from './audience.js';
+import { decideFollows, judgedFollowColumns, judgeFollows, loadAudience, loadAudiences, loadJudgeFacts, type FollowRow, type FollowVerdict, type StatusAudience } from './audience.js';
 import { BATCH_SIZE, type DeliveryToEnqueue, type Enqueuer } from './enqueue.js';
 import type { FanOutJob } from './queues.js';
 
@@ -143,7 +143,7 @@ interface Stream {
  */
 const followFirstPage = preparedFor((db) =>
   db
-    .select()
+    .select(judgedFollowColumns)
     .from(follows)
     .where(and(eq(follows.targetKind, sql.placeholder('kind')), sql`${follows.target} = any(${sql.placeholder('targets')}::text[])`))
     .orderBy(asc(follows.id))
@@ -152,7 +152,7 @@ const followFirstPage = preparedFor((db) =>
 );
 const followNextPage = preparedFor((db) =>
   db
-    .select()
+    .select(judgedFollowColumns)
     .from(follows)
     .where(and(eq(follows.targetKind, sql.placeholder('kind')), sql`${follows.target} = any(${sql.placeholder('targets')}::text[])`, gt(follows.id, sql.placeholder('after'))))
     .orderBy(asc(follows.id))
@@ -160,7 +160,7 @@ const followNextPage = preparedFor((db) =>
     .prepare('tp_follow_next_page'),
 );
 
-function followPage(db: Db, stream: Stream, after: string | null, limit: number): Promise<(typeof follows.$inferSelect)[]> {
+function followPage(db: Db, stream: Stream, after: string | null, limit: number): Promise<FollowRow[]> {
   const { kind, targets } = stream;
   return after === null ? followFirstPage(db).execute({ kind, targets, limit }) : followNextPage(db).execute({ kind, targets, after, limit });
 }
@@ -212,7 +212,7 @@ async function together(deps: FanOutDeps, statusIds: readonly string[]): Promise
     { kind: 'tag', targets: [...new Set(audiences.flatMap((a) => a.status.entities.tags))] },
     { kind: 'word', targets: [...new Set(audiences.flatMap((a) => a.status.words))] },
   ];
-  const byKind = new Map<string, (typeof follows.$inferSelect)[]>();
+  const byKind = new Map<string, FollowRow[]>();
   for (const stream of streams) {
     if (!stream.targets.length) continue;
     // One page of each kind for all the statuses; a fuller one means a big audience, page by page.
@@ -269,7 +269,7 @@ async function oneByOne(deps: FanOutDeps, statusIds: readonly string[]): Promise
   return result;
 }
 
-async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: (typeof follows.$inferSelect)[]) {
+async function deliverPage(deps: FanOutDeps, a: StatusAudience, page: FollowRow[]) {
   const { db } = deps.ctx;
   const rows = deliveryRows(a, await judgeFollows(db, a, page), deps.ctx.clock.now());
   return writeDeliveries(db, deps.enqueue, rows, { upgradeSkipped: true, followIds: new Set(page.map((f) => f.id)) });
