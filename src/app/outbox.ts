@@ -5,7 +5,8 @@ import type { OutboundMessage } from '../core/messages.js';
 /** Events written to the outbox in the same transaction as the change they announce. */
 export type OutboxEvent =
   | { event: 'status.created'; payload: { statusId: string } }
-  | { event: 'status.deleted'; payload: { statusId: string } }
+  /** `deliveryIds`: only these of its deliveries (sent while the deletion was under way; src/pipeline/late-deletions.ts). */
+  | { event: 'status.deleted'; payload: { statusId: string; deliveryIds?: string[] } }
   /** A follow of a protected source awaits approval: owners get a DM with buttons, owners' webhooks an event. */
   | { event: 'follow.requested'; payload: { followId: string } }
   /** A message to one person's DM (approval results, `d @handle`, catchup). `key` dedupes repeats. */

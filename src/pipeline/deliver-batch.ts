@@ -1,5 +1,6 @@
 import { Worker, type Job } from 'bullmq';
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import pLimit from 'p-limit';
 import { inJsonList } from '../db/json-params.js';
 import { preparedFor } from '../db/prepared.js';
@@ -8,25 +9,35 @@ import type { Limit } from './channel.js';
 import { attempt, attemptColumns, due, markRetry, oneMoreAttempt, settle, toRecord, type DeliverDeps } from './deliver-record.js';
 import type { DeliverWorkerOptions } from './deliver-worker.js';
 import { batchBackoffMs, type Enqueuer } from './enqueue.js';
+import { chaseLateDeletions } from './late-deletions.js';
 import { deliverBatchJob, QUEUE, workerLocks, type DeliverBatchJob } from './queues.js';
 
-/** The batch's read and its one write for plain successes, prepared once per database handle. */
+/**
+ * The batch's read and its one write for plain successes, prepared once per database handle. The write
+ * takes the rows still queued and names them; one it does not name changed while it was being sent
+ * (a deletion marked it skipped) and is recorded by `markSentAnyway`.
+ */
 const deliveriesByIds = preparedFor((db) => db.select(attemptColumns).from(deliveries).where(inJsonList(deliveries.id, sql.placeholder('ids'))).prepare('tp_deliveries_by_ids'));
+const sentColumns: PgUpdateSetSource<typeof deliveries> = {
+  state: 'sent',
+  refs: [],
+  sentAt: sql`${sql.placeholder('at')}::timestamptz`,
+  updatedAt: sql`${sql.placeholder('at')}::timestamptz`,
+  attempts: oneMoreAttempt,
+  lastError: null,
+  reason: null,
+  holdUntil: null,
+};
 const markSent = preparedFor((db) =>
   db
     .update(deliveries)
-    .set({
-      state: 'sent',
-      refs: [],
-      sentAt: sql`${sql.placeholder('at')}::timestamptz`,
-      updatedAt: sql`${sql.placeholder('at')}::timestamptz`,
-      attempts: oneMoreAttempt,
-      lastError: null,
-      reason: null,
-      holdUntil: null,
-    })
-    .where(inJsonList(deliveries.id, sql.placeholder('ids')))
+    .set(sentColumns)
+    .where(and(inJsonList(deliveries.id, sql.placeholder('ids')), eq(deliveries.state, 'queued')))
+    .returning({ id: deliveries.id })
     .prepare('tp_deliveries_sent'),
+);
+const markSentAnyway = preparedFor((db) =>
+  db.update(deliveries).set(sentColumns).where(inJsonList(deliveries.id, sql.placeholder('ids'))).returning({ id: deliveries.id }).prepare('tp_deliveries_sent_anyway'),
 );
 
 export interface BatchDeps extends DeliverDeps {
@@ -88,7 +99,13 @@ export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatc
     tally(await markRetry(deps, d, outcome.error, at, false, true));
   }
   if (plainlySent.length) {
-    await markSent(db).execute({ ids: JSON.stringify(plainlySent), at: at.toISOString() });
+    const marked = await markSent(db).execute({ ids: JSON.stringify(plainlySent), at: at.toISOString() });
+    if (marked.length < plainlySent.length) {
+      const named = new Set(marked.map((m) => m.id));
+      const late = new Set(plainlySent.filter((id) => !named.has(id)));
+      await markSentAnyway(db).execute({ ids: JSON.stringify([...late]), at: at.toISOString() });
+      await chaseLateDeletions(deps.ctx, todo.filter((d) => late.has(d.id)));
+    }
     deps.metrics?.deliveries.inc({ route: data.route, state: 'sent' }, plainlySent.length);
     result.states.sent = (result.states.sent ?? 0) + plainlySent.length;
   }

@@ -1,9 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { AppContext } from '../app/context.js';
 import { deliveries } from '../db/schema.js';
 import type { Channel, ChannelRegistry, DeliveryOutcome, DeliveryRecord } from './channel.js';
 import type { Enqueuer } from './enqueue.js';
+import { chaseLateDeletions } from './late-deletions.js';
 import type { PipelineMetrics } from './metrics.js';
 
 /** The columns an attempt reads (whole rows, for a batch of 100, showed in the profile). */
@@ -31,7 +32,8 @@ export type DeliveryRow = { [K in keyof typeof attemptColumns]: (typeof deliveri
 export const oneMoreAttempt = sql`${deliveries.attempts} + 1`;
 
 export interface DeliverDeps {
-  ctx: Pick<AppContext, 'db' | 'clock' | 'log'>;
+  /** `kick` (optional): the relay picks up a late deletion's outbox row at once rather than at its next poll. */
+  ctx: Pick<AppContext, 'db' | 'clock' | 'log'> & Partial<Pick<AppContext, 'kick'>>;
   channels: ChannelRegistry;
   enqueue: Pick<Enqueuer, 'release'>;
   metrics?: PipelineMetrics | undefined;
@@ -65,10 +67,21 @@ export async function settle(deps: DeliverDeps, d: DeliveryRow, outcome: Deliver
   const set = (s: Set) => db.update(deliveries).set({ updatedAt: at, ...s }).where(eq(deliveries.id, d.id));
   const count = (state: string) => deps.metrics?.deliveries.inc({ route: d.route, state });
   switch (outcome.kind) {
-    case 'sent':
-      await set({ state: 'sent', refs: outcome.refs ?? [], sentAt: at, attempts, lastError: null, reason: null, holdUntil: null });
+    case 'sent': {
+      const sent: Set = { state: 'sent', refs: outcome.refs ?? [], sentAt: at, attempts, lastError: null, reason: null, holdUntil: null };
+      // Still pending, as it was when it was attempted; otherwise it changed meanwhile (see chaseLateDeletions).
+      const pending = await db
+        .update(deliveries)
+        .set({ updatedAt: at, ...sent })
+        .where(and(eq(deliveries.id, d.id), inArray(deliveries.state, ['queued', 'retrying'])))
+        .returning({ id: deliveries.id });
+      if (!pending.length) {
+        await set(sent);
+        await chaseLateDeletions(deps.ctx, [d]);
+      }
       count('sent');
       return 'sent';
+    }
     case 'skip':
       await set({ state: 'skipped', reason: outcome.reason, attempts });
       count('skipped');

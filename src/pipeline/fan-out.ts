@@ -44,7 +44,7 @@ export async function fanOut(deps: FanOutDeps, job: FanOutJob): Promise<FanOutRe
     case 'statuses.created':
       return statusesCreated(deps, job.payload.statusIds);
     case 'status.deleted':
-      return statusDeleted(deps, job.payload.statusId);
+      return statusDeleted(deps, job.payload.statusId, job.payload.deliveryIds);
     case 'follow.requested':
       return followRequested(deps, job.payload.followId);
     case 'notice':
@@ -304,9 +304,10 @@ function deliveryRows(a: StatusAudience, verdicts: readonly (FollowVerdict | nul
 
 /**
  * A deleted status leaves everywhere it went: chat messages are retracted, webhooks that received it
- * get `status.deleted`, and deliveries still waiting (held DMs, digest entries) are dropped.
+ * get `status.deleted`, and deliveries still waiting (held DMs, digest entries) are dropped. With
+ * `only`, just those deliveries: sends that were in flight while this ran the first time.
  */
-async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOutResult> {
+async function statusDeleted(deps: FanOutDeps, statusId: string, only?: readonly string[]): Promise<FanOutResult> {
   const { db } = deps.ctx;
   const now = deps.ctx.clock.now();
   const result = empty();
@@ -318,7 +319,15 @@ async function statusDeleted(deps: FanOutDeps, statusId: string): Promise<FanOut
     db
       .select({ id: deliveries.id, route: deliveries.route, subscriberKind: deliveries.subscriberKind, subscriberId: deliveries.subscriberId, refs: deliveries.refs })
       .from(deliveries)
-      .where(and(eq(deliveries.statusId, statusId), eq(deliveries.event, 'status.created'), eq(deliveries.state, 'sent'), after ? gt(deliveries.id, after) : undefined))
+      .where(
+        and(
+          eq(deliveries.statusId, statusId),
+          eq(deliveries.event, 'status.created'),
+          eq(deliveries.state, 'sent'),
+          only ? inJsonList(deliveries.id, only) : undefined,
+          after ? gt(deliveries.id, after) : undefined,
+        ),
+      )
       .orderBy(asc(deliveries.id))
       .limit(limit);
   for await (const page of pagesById(sent, deps.pageSize ?? 1000)) {

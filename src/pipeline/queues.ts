@@ -31,7 +31,12 @@ export const fanOutJob = z.discriminatedUnion('event', [
     event: z.literal('statuses.created'),
     payload: z.object({ statusIds: z.array(z.string()).min(2).max(STATUSES_PER_FAN_OUT) }),
   }),
-  z.object({ outboxId: z.number().int(), event: z.literal('status.deleted'), payload: z.object({ statusId: z.string() }) }),
+  z.object({
+    outboxId: z.number().int(),
+    event: z.literal('status.deleted'),
+    // deliveryIds: only these deliveries of the status (sends that were in flight when it was deleted).
+    payload: z.object({ statusId: z.string(), deliveryIds: z.array(z.string()).min(1).max(1000).optional() }),
+  }),
   z.object({ outboxId: z.number().int(), event: z.literal('follow.requested'), payload: z.object({ followId: z.string() }) }),
   z.object({
     outboxId: z.number().int(),

@@ -14,7 +14,9 @@ export type Behaviour =
   /** Never answer (the sender's timeout must fire). */
   | { kind: 'hang' }
   /** Destroy the socket without an answer. */
-  | { kind: 'reset' };
+  | { kind: 'reset' }
+  /** Answer the next request as `ok` once `until` has settled (a send held in flight while the test changes the world); then `ok`. */
+  | { kind: 'after'; until: () => Promise<unknown> };
 
 export interface ReceivedEvent {
   path: string;
@@ -112,6 +114,10 @@ export class WebhookReceiver {
       b.times--;
       res.writeHead(b.status).end();
       return;
+    }
+    if (b.kind === 'after') {
+      this.behaviour.delete(path);
+      await b.until();
     }
     const secret = this.secrets.get(path);
     if (!secret) {

@@ -198,6 +198,26 @@ describe('outcomes', () => {
   });
 });
 
+describe('a status deleted while its DM is on its way', () => {
+  it('takes the DM back once it has landed', async () => {
+    const { svc, p } = await oneFollower('in-flight');
+    let statusId = '';
+    slack.hold = async () => {
+      await deleteStatus(ctx, { id: null, isAdmin: true }, statusId);
+      // The deletion's fan-out has been: it found the delivery still queued and marked it skipped.
+      await waitUntil(async () => (await deliveryFor(ctx, statusId, p.id))[0]?.state === 'skipped', 'the deletion passing the delivery');
+    };
+    const s = await post(ctx, svc.id, 'gone while on its way');
+    statusId = s.id;
+    await waitUntil(() => slack.retracted.length === 1, 'the retraction of the late DM');
+    const [d] = await deliveryFor(ctx, s.id, p.id);
+    expect(statusMessages(slack).map((m) => m.status.id)).toEqual([s.id]);
+    expect(slack.retracted[0]).toMatchObject({ platform: 'slack' });
+    expect(d).toMatchObject({ state: 'sent', attempts: 1 });
+    await waitUntil(async () => (await getDelivery(ctx, d!.id)).refs.length === 0, 'refs cleared');
+  });
+});
+
 describe('notices and follow requests', () => {
   it('sends a notice from the outbox as a DM', async () => {
     const p = await addPerson(ctx, 'told');

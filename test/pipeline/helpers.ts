@@ -114,9 +114,15 @@ export class RecordingMessenger implements Messenger {
     this.script.push(...outcomes);
   }
 
+  /** Awaited once, by the next send before it answers: a send held in flight while the test changes the world. */
+  hold: (() => Promise<unknown>) | null = null;
+
   private async reply(to: IdentityAddress | ChannelAddress, kind: 'person' | 'channel', message: OutboundMessage): Promise<SendOutcome> {
     const call = { to, kind, message };
     this.calls.push(call);
+    const hold = this.hold;
+    this.hold = null;
+    if (hold) await hold();
     const next = this.script.shift();
     if (next) return next;
     this.sent.push(call);

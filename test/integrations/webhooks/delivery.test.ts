@@ -188,6 +188,40 @@ describe('outgoing webhooks', () => {
     expect(typeof e.body.data.deleted_at).toBe('string');
   });
 
+  it('a status deleted while its sends are in flight still reaches those endpoints as status.deleted', async () => {
+    // Two endpoints, one batch: the first answers only once the deletion's fan-out has marked both rows
+    // skipped, so the batch records its successes after the deletion went by them.
+    const src = await addService(ctx, `in-flight-${++n}`);
+    let statusId = '';
+    const hooks = [];
+    for (const i of [0, 1]) {
+      const path = `/in-flight-${n}-${i}`;
+      const hook = await addWebhook(ctx, owner.id, receiver.url(path));
+      receiver.expect(path, hook.secret);
+      hooks.push({ path, hook });
+    }
+    receiver.answer(hooks[0]!.path, {
+      kind: 'after',
+      until: async () => {
+        await deleteStatus(ctx, { id: null, isAdmin: true }, statusId);
+        await waitUntil(async () => {
+          const rows = await Promise.all(hooks.map(({ hook }) => deliveryFor(ctx, statusId, hook.id)));
+          return rows.every((r) => r.some((d) => d.event === 'status.created' && d.state === 'skipped'));
+        }, 'the deletion marking both deliveries skipped');
+      },
+    });
+    for (const { hook } of hooks) await addFollow(ctx, { subscriberKind: 'webhook', subscriberId: hook.id, target: src.id });
+    const s = await post(ctx, src.id, 'gone while on its way');
+    statusId = s.id;
+    for (const { path, hook } of hooks) {
+      const e = await receiver.waitFor(() => receiver.eventsAt(path).find((x) => x.type === 'status.deleted'), `status.deleted at ${path}`);
+      expect(e.body.data).toMatchObject({ id: s.id });
+      expect(receiver.eventsAt(path).map((x) => x.type)).toEqual(['status.created', 'status.deleted']);
+      const created = (await deliveryFor(ctx, s.id, hook.id)).find((d) => d.event === 'status.created');
+      expect(created).toMatchObject({ state: 'sent', attempts: 1 });
+    }
+  });
+
   it('sends webhook.test on request', async () => {
     const { path, hook } = await endpoint();
     const { deliveryId } = await pipeline.sendTestEvent(hook.id);
