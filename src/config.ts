@@ -69,7 +69,7 @@ const schema = z.object({
     .refine((hs) => hs.every((h) => /^[a-z0-9_-]{1,32}$/.test(h)), 'must be handles separated by commas, e.g. alice,bob'),
   ADMIN_TOKEN: optionalString.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   UNSUBSCRIBE_SECRET: optionalString,
-  WORKER_CONCURRENCY: wholeNumber(1, 1000, 32),
+  WORKER_CONCURRENCY: wholeNumber(1, 1000, 64),
   STATUS_RATE_LIMIT: wholeNumber(0, 1_000_000, 120),
   XMPP_SERVICE: optionalString.pipe(
     z

@@ -23,7 +23,7 @@ describe('parseConfig', () => {
     expect(c.webhooks.timeoutMs).toBe(10_000);
     // Seven delays: eight attempts in all.
     expect(c.webhooks.retryDelaysMs).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000].map((s) => s * 1000));
-    expect(c.workerConcurrency).toBe(32);
+    expect(c.workerConcurrency).toBe(64);
     expect(c.statusRateLimit).toBe(120);
   });
 
