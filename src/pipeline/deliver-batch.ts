@@ -112,8 +112,13 @@ export async function processDeliveryBatch(deps: BatchDeps, job: Job<DeliverBatc
   return result;
 }
 
-/** Batches run this many at a time, so one batch's reads and writes overlap another's sends. */
-export const BATCHES_AT_ONCE = 4;
+/**
+ * Batches run this many at a time, so one batch's reads and writes overlap another's sends. Eight, not
+ * four: in paired bench runs the fan-out's ratio to raw BullMQ was higher in five of six pairs (at 10,000
+ * and 100,000 followers); sixteen was no better than eight (docs/benchmarks.md). A worker killed in the
+ * middle re-sends at most what its batches had in flight (at-least-once, one webhook-id each).
+ */
+export const BATCHES_AT_ONCE = 8;
 
 /** Batch jobs: BATCHES_AT_ONCE at a time, with at most `concurrency` sends in flight across them. */
 export function createDeliverBatchWorker(opts: DeliverWorkerOptions & { enqueue: BatchDeps['enqueue'] }): Worker<DeliverBatchJob> {
