@@ -193,7 +193,7 @@ describe('outgoing webhooks', () => {
     // skipped, so the batch records its successes after the deletion went by them.
     const src = await addService(ctx, `in-flight-${++n}`);
     let statusId = '';
-    const hooks = [];
+    const hooks: { path: string; hook: Awaited<ReturnType<typeof addWebhook>> }[] = [];
     for (const i of [0, 1]) {
       const path = `/in-flight-${n}-${i}`;
       const hook = await addWebhook(ctx, owner.id, receiver.url(path));
