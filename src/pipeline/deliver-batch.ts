@@ -37,7 +37,7 @@ const markSent = preparedFor((db) =>
     .prepare('tp_deliveries_sent'),
 );
 const markSentAnyway = preparedFor((db) =>
-  db.update(deliveries).set(sentColumns).where(inJsonList(deliveries.id, sql.placeholder('ids'))).returning({ id: deliveries.id }).prepare('tp_deliveries_sent_anyway'),
+  db.update(deliveries).set(sentColumns).where(inJsonList(deliveries.id, sql.placeholder('ids'))).prepare('tp_deliveries_sent_anyway'),
 );
 
 export interface BatchDeps extends DeliverDeps {

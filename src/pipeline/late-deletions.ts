@@ -1,17 +1,6 @@
-import { and, isNotNull, sql } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { writeOutbox } from '../app/outbox.js';
-import { inJsonList } from '../db/json-params.js';
-import { preparedFor } from '../db/prepared.js';
-import { statuses } from '../db/schema.js';
-
-const deletedAmong = preparedFor((db) =>
-  db
-    .select({ id: statuses.id })
-    .from(statuses)
-    .where(and(inJsonList(statuses.id, sql.placeholder('ids')), isNotNull(statuses.deletedAt)))
-    .prepare('tp_deleted_statuses_among'),
-);
+import { statusesWithSources } from '../app/statuses.js';
 
 export interface LateSend {
   id: string;
@@ -37,10 +26,11 @@ export async function chaseLateDeletions(ctx: Pick<AppContext, 'db'> & Partial<P
     else byStatus.set(d.statusId, [d.id]);
   }
   if (!byStatus.size) return 0;
-  const gone = await deletedAmong(ctx.db).execute({ ids: JSON.stringify([...byStatus.keys()]) });
+  // A rare path (a send that met a deletion): the pipeline's own lookup of statuses serves.
+  const gone = (await statusesWithSources(ctx.db, [...byStatus.keys()])).filter((r) => r.status.deletedAt);
   if (!gone.length) return 0;
   await ctx.db.transaction(async (tx) => {
-    for (const { id } of gone) await writeOutbox(tx, { event: 'status.deleted', payload: { statusId: id, deliveryIds: byStatus.get(id)! } });
+    for (const { status } of gone) await writeOutbox(tx, { event: 'status.deleted', payload: { statusId: status.id, deliveryIds: byStatus.get(status.id)! } });
   });
   ctx.kick?.();
   return gone.length;
