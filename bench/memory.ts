@@ -23,6 +23,20 @@ export function cpuMsOf(pid: number): number {
   }
 }
 
+/**
+ * CPU milliseconds the whole machine has been busy so far, summed over its cores and every process on it
+ * (/proc/stat's first line: all but idle and iowait). Over an interval, divided by what got done, it is
+ * the machine's cost of one unit of work, whoever spent it: the app, PostgreSQL, Redis, the load.
+ */
+export function machineBusyMs(): number {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU time (ms) used so far by every process whose command name is one of `names` (postgres, redis-server). */
 export function cpuMsOfCommands(names: readonly string[]): number {
   let total = 0;

@@ -1,5 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { machineBusyMs } from './memory.js';
 
 /**
  * The raw BullMQ ceiling as a BullMQ user would quote it: on a fresh Redis database, `Queue.addBulk`
@@ -7,7 +8,8 @@ import { Redis } from 'ioredis';
  * `removeOnComplete: true`, `attempts: 3`), all added BEFORE processing starts; then ONE `Worker` at
  * concurrency 50 with an async no-op processor runs them. jobs/s = N / processing time (from the
  * worker's start to the last completion). An unreported warm-up of WARMUP jobs runs the same way
- * first. Prints one JSON line: { n, done, ms, addMs, maxRss }.
+ * first. Prints one JSON line: { n, done, ms, addMs, maxRss, machineMs } (machineMs: the whole machine's
+ * busy CPU while the timed jobs ran, every process on every core).
  *
  * REDIS_URL must name a database of its own (e.g. redis://127.0.0.1:6379/9): it is flushed first.
  */
@@ -23,7 +25,7 @@ await connection.flushdb();
 const queue = new Queue('raw', { connection });
 
 /** Adds `count` jobs, then runs one worker until all are done; resolves with the processing time. */
-async function run(count: number, tag: string): Promise<{ ms: number; addMs: number; done: number }> {
+async function run(count: number, tag: string): Promise<{ ms: number; addMs: number; done: number; machineMs: number }> {
   const addStart = performance.now();
   for (let i = 0; i < count; i += 1000) {
     const jobs = Array.from({ length: Math.min(1000, count - i) }, (_, k) => ({
@@ -47,19 +49,21 @@ async function run(count: number, tag: string): Promise<{ ms: number; addMs: num
     if (++done >= count) resolveAll();
   });
   const started = performance.now();
+  const busy0 = machineBusyMs();
   void worker.run();
   const timer = setTimeout(() => resolveAll(), timeoutMs);
   await all;
   const ms = performance.now() - started;
+  const machineMs = machineBusyMs() - busy0;
   clearTimeout(timer);
   await worker.close();
   await workerConnection.quit();
-  return { ms, addMs, done };
+  return { ms, addMs, done, machineMs };
 }
 
 if (warmup > 0) await run(warmup, 'warm');
 const r = await run(n, 'timed');
-process.stdout.write(`${JSON.stringify({ n, done: r.done, ms: r.ms, addMs: r.addMs, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
+process.stdout.write(`${JSON.stringify({ n, done: r.done, ms: r.ms, addMs: r.addMs, machineMs: r.machineMs, maxRss: process.resourceUsage().maxRSS * 1024 })}\n`);
 await queue.obliterate({ force: true });
 await queue.close();
 await connection.quit();

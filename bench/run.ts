@@ -38,7 +38,7 @@ import { createTestDatabase, REDIS_URL, type TestDatabase } from '../test/helper
 import { dropPrefix } from '../test/helpers/queues.js';
 import { request } from './http-client.js';
 import { LeanReceiver } from './receiver.js';
-import { cpuMsOfCommands, treeCpuMsOf, TreeMemorySampler, treeOf } from './memory.js';
+import { cpuMsOfCommands, machineBusyMs, treeCpuMsOf, TreeMemorySampler, treeOf } from './memory.js';
 import { monotonicUs, summariseProfile } from './profile.js';
 import { BOT_TOKEN, SIGNING_SECRET, signedSlashCommand } from './slack.js';
 import { mb, ms, percentile, perSecond, seconds, table } from './stats.js';
@@ -165,7 +165,7 @@ async function waitReady(app: App, timeoutMs = 120_000): Promise<void> {
 }
 
 /** The raw BullMQ ceiling for `n` no-op jobs, in a child process. */
-function runRaw(n: number): Promise<{ ms: number; addMs: number }> {
+function runRaw(n: number): Promise<{ ms: number; addMs: number; machineMs: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/raw-bullmq.ts'], {
       cwd: ROOT,
@@ -179,7 +179,7 @@ function runRaw(n: number): Promise<{ ms: number; addMs: number }> {
     child.on('exit', (code) => {
       clearTimeout(timer);
       try {
-        const r = JSON.parse(out.trim().split('\n').pop() ?? '') as { ms: number; addMs: number; done: number };
+        const r = JSON.parse(out.trim().split('\n').pop() ?? '') as { ms: number; addMs: number; done: number; machineMs: number };
         if (r.done < n) reject(new Error(`raw BullMQ run finished ${r.done} of ${n} jobs`));
         else resolve(r);
       } catch {
@@ -230,17 +230,22 @@ function verifySamples(receiver: LeanReceiver): { checked: number; valid: number
 }
 
 /** `pgbench`: 32 clients, one single-row INSERT per transaction, on the same PostgreSQL. */
-async function pgbench(dbUrl: string, clients: number, secondsToRun: number): Promise<number> {
+/** pgbench's transactions per second, and the machine's busy CPU microseconds per transaction (PostgreSQL and pgbench together). */
+async function pgbench(dbUrl: string, clients: number, secondsToRun: number): Promise<{ tps: number; machineUs: number }> {
   const u = new URL(dbUrl);
   const psql = (sql: string) => run('psql', ['-h', u.hostname, '-p', u.port || '5432', '-U', u.username || 'postgres', '-d', u.pathname.slice(1), '-qc', sql]);
   await psql('create table if not exists bench_insert (id bigserial primary key, text text not null, created_at timestamptz not null default now())');
   const script = path.join(os.tmpdir(), `tp-pgbench-${randomBytes(4).toString('hex')}.sql`);
   writeFileSync(script, "insert into bench_insert (text) values ('ingest comparison #load');\n");
   try {
+    const busy0 = machineBusyMs();
     const { stdout } = await run('pgbench', ['-h', u.hostname, '-p', u.port || '5432', '-U', u.username || 'postgres', '-n', '-c', String(clients), '-j', '2', '-T', String(secondsToRun), '-f', script, u.pathname.slice(1)]);
+    const busy = machineBusyMs() - busy0;
     const tps = /tps = ([\d.]+)/.exec(stdout);
     if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
-    return Number(tps[1]);
+    const done = /number of transactions actually processed: (\d+)/.exec(stdout);
+    const transactions = done ? Number(done[1]) : Number(tps[1]) * secondsToRun;
+    return { tps: Number(tps[1]), machineUs: (busy * 1000) / Math.max(1, transactions) };
   } finally {
     rmSync(script, { force: true });
     await psql('drop table bench_insert');
@@ -282,7 +287,7 @@ async function main(): Promise<void> {
   const apps: App[] = [];
   const fanOuts: { n: number; trials: FanOutTrial[] }[] = [];
   const scale: { workers: number; perSecond: number; received: number; n: number; workerPeak: number }[] = [];
-  let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashErrors: number; pgTps: number; delivered: number } | null = null;
+  let ingest: { accepted: number; errors: number; seconds: number; lat: number[]; slash: number[]; slashErrors: number; pgTps: number; delivered: number; machineUs: number; pgMachineUs: number } | null = null;
   const e2e: number[] = [];
 
   say(`Twitterprise benchmark: ${os.cpus().length} cores, Node ${process.version}, fan-out sizes ${SIZES.join(', ')}, ${TRIALS} trial(s) each`);
@@ -348,6 +353,7 @@ async function main(): Promise<void> {
         receiver.reset();
         const sampler = new TreeMemorySampler(app.proc.pid!);
         const cpu0 = cpuNow(app.proc.pid!);
+        const busy0 = machineBusyMs();
         const status = await postStatus(app.url!, seeded.serviceToken, `fan-out ${trial} of ${n} #bench`);
         const t201 = performance.now();
         const t201Us = monotonicUs();
@@ -357,11 +363,13 @@ async function main(): Promise<void> {
         const peakRss = sampler.stop();
         const busy = (x: number) => (x / elapsed).toFixed(2);
         const cpu = cpuSince(app.proc.pid!, cpu0);
+        const machineMs = machineBusyMs() - busy0;
         const appCpu = cpu.app;
         const t: FanOutTrial = { ms: elapsed, received: receiver.unique, repeats: receiver.repeats, peakRss, rawMs: raw.ms, timedOut: !ok, signatures: verifySamples(receiver) };
         trials.push(t);
         say(`    app: ${ok ? '' : `TIMED OUT with ${receiver.unique} of ${n}; `}${seconds(elapsed)}, ${perSecond((receiver.unique * 1000) / elapsed)}, npm start tree peak ${mb(peakRss)}; ratio ${ratioOf(n, t).toFixed(3)}; first delivery ${ms(receiver.firstAt - t201)} after the 201`);
         say(`    cores busy: app ${busy(appCpu)}, PostgreSQL ${busy(cpu.pg)}, Redis ${busy(cpu.redis)}, receivers ${busy(cpu.here)}; app CPU per delivery ${((appCpu * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us; signatures ${t.signatures.valid}/${t.signatures.checked} valid; repeats ${t.repeats}`);
+        say(`    the whole machine: ${busy(machineMs)} of ${os.cpus().length} cores busy, ${((machineMs * 1000) / Math.max(1, receiver.unique)).toFixed(0)} us per delivery; raw BullMQ ${(raw.machineMs / raw.ms).toFixed(2)} cores, ${((raw.machineMs * 1000) / n).toFixed(0)} us per job`);
         await app.stop();
         if (profileDir) sayProfile(profileDir, { from: t201Us, to: t201Us + elapsed * 1000 });
       }
@@ -373,8 +381,8 @@ async function main(): Promise<void> {
       // PostgreSQL's core from pgbench and the app alike (0.7-0.9 of a core in one run): settle them first.
       if (fanOuts.length) await db.db.execute(sql`vacuum analyze`);
       say(`\ningest: pgbench (${INGEST_CLIENTS} clients, one single-row INSERT per transaction, 10 s)...`);
-      const pgTps = await pgbench(db.url, INGEST_CLIENTS, 10);
-      say(`  pgbench: ${perSecond(pgTps)}`);
+      const { tps: pgTps, machineUs: pgMachineUs } = await pgbench(db.url, INGEST_CLIENTS, 10);
+      say(`  pgbench: ${perSecond(pgTps)}; the machine busy ${pgMachineUs.toFixed(0)} us per transaction (PostgreSQL and pgbench)`);
       const profileDir = PROFILE ? freshProfileDir('ingest') : null;
       const app = await startNpm(profileDir);
       const one = await seedWebhookFollowers(db.db, { handle: 'ingest', n: 1, urlOf: () => receiver!.url(20_000_000), secret: SECRET });
@@ -410,6 +418,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const t0Us = monotonicUs();
       const cpu0 = cpuNow(app.proc.pid!);
+      const busy0 = machineBusyMs();
       const clients = Array.from({ length: INGEST_CLIENTS }, async () => {
         while (next < INGEST_POSTS) {
           const i = next++;
@@ -432,6 +441,7 @@ async function main(): Promise<void> {
       await Promise.all(clients);
       const took = (performance.now() - t0) / 1000;
       const posting = cpuSince(app.proc.pid!, cpu0);
+      const machineUs = ((machineBusyMs() - busy0) * 1000) / Math.max(1, accepted);
       const cores = { app: posting.app / (took * 1000), pg: posting.pg / (took * 1000), redis: posting.redis / (took * 1000), clients: posting.here / (took * 1000) };
       running = false;
       await slashLoop;
@@ -439,7 +449,7 @@ async function main(): Promise<void> {
       const delivered = (await waitForDeliveries(receiver, accepted, 120_000)) ? accepted : receiver.unique;
       const endToEndCpuUs = (cpuSince(app.proc.pid!, cpu0).app * 1000) / Math.max(1, delivered);
       const lastDeliveryS = (receiver.lastAt - t0) / 1000;
-      ingest = { accepted, errors, seconds: took, lat, slash: slashLat, slashErrors, pgTps, delivered };
+      ingest = { accepted, errors, seconds: took, lat, slash: slashLat, slashErrors, pgTps, delivered, machineUs, pgMachineUs };
       say(`  ${accepted} accepted in ${took.toFixed(2)} s (${perSecond(accepted / took)}), ${errors} errors, ${delivered} delivered; p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}; ratio to pgbench ${(accepted / took / pgTps).toFixed(3)}`);
       say(`    cores busy while posting: app ${cores.app.toFixed(2)}, PostgreSQL ${cores.pg.toFixed(2)}, Redis ${cores.redis.toFixed(2)}, the bench's clients ${cores.clients.toFixed(2)}; app CPU per status ${((cores.app * took * 1e6) / Math.max(1, accepted)).toFixed(0)} us while posting, ${endToEndCpuUs.toFixed(0)} us from the first post to the last delivery (${lastDeliveryS.toFixed(2)} s after the first post, ${perSecond(delivered / lastDeliveryS)} delivered)`);
 
@@ -535,6 +545,7 @@ async function main(): Promise<void> {
           ['app statuses accepted', `${ingest.accepted} in ${ingest.seconds.toFixed(2)} s (${perSecond(ingest.accepted / ingest.seconds)}), ${ingest.errors} errors, ${ingest.delivered} delivered`],
           ['pgbench, single-row INSERT', perSecond(ingest.pgTps)],
           ['ratio', (ingest.accepted / ingest.seconds / ingest.pgTps).toFixed(3)],
+          ['machine CPU per status / per pgbench insert', `${ingest.machineUs.toFixed(0)} us / ${ingest.pgMachineUs.toFixed(0)} us (all processes, all cores, while posting)`],
           ['POST latency p50 / p99', `${ms(percentile(ingest.lat, 50))} / ${ms(percentile(ingest.lat, 99))}`],
           ['slash ack p50 / p99 under load', `${ms(percentile(ingest.slash, 50))} / ${ms(percentile(ingest.slash, 99))} (${ingest.slash.length} commands, ${ingest.slashErrors} errors)`],
         ],
