@@ -2,6 +2,7 @@ import type { Express } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject, type oas31 } from 'zod-openapi';
 import { BODY_LIMIT_BYTES } from '../web/body-limit.js';
+import { problemBody, type ProblemCode } from './problem.js';
 import { specOf, type Method, type ProblemStatus, type RouteSpec } from './route.js';
 import { problemSchema } from './schemas.js';
 
@@ -70,6 +71,20 @@ const problemTitles: Record<ProblemStatus, string> = {
   503: 'The database or Redis is not reachable; retry in a moment.',
 };
 
+/** Each problem status's example: the problem the API answers with it, in a sentence of the kind it sends. */
+const problemExamples: Record<ProblemStatus, { code: ProblemCode; detail: string }> = {
+  400: { code: 'invalid', detail: 'Field "text": expected string, received number.' },
+  401: { code: 'unauthenticated', detail: 'The bearer token is not valid (unknown, revoked or expired).' },
+  403: { code: 'forbidden', detail: 'Only an administrator may do this.' },
+  404: { code: 'not_found', detail: 'Unknown source.' },
+  409: { code: 'conflict', detail: 'The handle @build is taken.' },
+  413: { code: 'too_large', detail: `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.` },
+  415: { code: 'unsupported_media_type', detail: 'The body uses a character set or encoding this server does not read; send UTF-8.' },
+  422: { code: 'rule', detail: 'A status is at most 1,000 characters; this one has 1,204.' },
+  429: { code: 'rate_limited', detail: 'This token may post 60 statuses a minute and has used them; retry in 12 s.' },
+  503: { code: 'unavailable', detail: 'The service cannot reach its database or queue right now; retry in a moment.' },
+};
+
 /** One object per status: zod-openapi registers each as a component (`#/components/responses/Problem404`) by identity. */
 const problemResponses = new Map<ProblemStatus, ZodOpenApiResponseObject>();
 function problemResponse(status: ProblemStatus): ZodOpenApiResponseObject {
@@ -77,7 +92,8 @@ function problemResponse(status: ProblemStatus): ZodOpenApiResponseObject {
   if (!r) {
     r = {
       description: problemTitles[status],
-      content: { 'application/problem+json': { schema: problemSchema } },
+      // The schema's own example is a 400; each status shows a problem of its own.
+      content: { 'application/problem+json': { schema: problemSchema, example: problemBody('https://tp.example.com', problemExamples[status].code, problemExamples[status].detail) } },
       ...(status === 429 ? { headers: z.object({ 'Retry-After': z.string().meta({ description: 'Seconds to wait' }) }) } : {}),
       id: `Problem${status}`,
     };

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { appRoutes, isDocumentedPath, openApiPath } from '../../src/http/openapi.js';
 import { route } from '../../src/http/route.js';
-import { axeProblems, launchBrowser, watchConsole } from '../console/browser.js';
+import { axeProblems, launchBrowser, overflow, watchConsole } from '../console/browser.js';
 import { documentChecker } from '../helpers/openapi-check.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -62,8 +62,9 @@ describe('GET /api/v1/openapi.json', () => {
     expect(found).toEqual(['get /api/v1/known documented', 'get /api/v1/unknown/:id undocumented']);
   });
 
-  it('gives every operation an id, a summary, a tag, bearer auth unless public, and problem+json errors', () => {
+  it('gives every operation an id, a summary, a tag, bearer auth unless public, and problem+json errors', async () => {
     const ids = new Set<string>();
+    const typesRead = new Set<string>();
     for (const { path, method, op } of operations(doc)) {
       const where = `${method} ${path}`;
       expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
@@ -84,6 +85,15 @@ describe('GET /api/v1/openapi.json', () => {
         if (Number(status) < 400) continue;
         const body = resp.$ref ? doc.components.responses[resp.$ref.split('/').pop()] : resp;
         expect(body.content['application/problem+json'].schema, `${where} ${status}`).toEqual({ $ref: '#/components/schemas/Problem' });
+        // A shared problem response shows a problem of its own status, not the schema's 400.
+        if (resp.$ref) {
+          const example = body.content['application/problem+json'].example;
+          expect(example, `${where} ${status}`).toMatchObject({ status: Number(status), type: expect.stringMatching(/\/problems\/[a-z_]+$/), title: expect.any(String), detail: expect.stringMatching(/\.$/) });
+          if (!typesRead.has(example.type)) {
+            typesRead.add(example.type);
+            expect((await h.call('GET', new URL(example.type).pathname, { token: null })).status, example.type).toBe(200);
+          }
+        }
       }
     }
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -187,6 +197,10 @@ describe('GET /api/docs', () => {
       expect(complaints).toEqual([]);
       expect(elsewhere).toEqual([]);
       expect(await axeProblems(page)).toEqual([]);
+      // On a phone (375 px) the open operation fits: nothing wider than the screen (its responses table did by 24 px).
+      await page.setViewportSize({ width: 375, height: 800 });
+      await page.locator('#operations-statuses-createStatus .responses-table').first().scrollIntoViewIfNeeded();
+      expect(await overflow(page)).toBeLessThanOrEqual(0);
       await context.close();
     }, 180_000);
   });
