@@ -229,8 +229,11 @@ function verifySamples(receiver: LeanReceiver): { checked: number; valid: number
   return { checked: receiver.samples.length, valid };
 }
 
-/** `pgbench`: 32 clients, one single-row INSERT per transaction, on the same PostgreSQL. */
-/** pgbench's transactions per second, and the machine's busy CPU microseconds per transaction (PostgreSQL and pgbench together). */
+/**
+ * `pgbench`: 32 clients, one single-row INSERT per transaction, on the same PostgreSQL. Answers its
+ * transactions per second and the machine's busy CPU microseconds per transaction (PostgreSQL and
+ * pgbench together).
+ */
 async function pgbench(dbUrl: string, clients: number, secondsToRun: number): Promise<{ tps: number; machineUs: number }> {
   const u = new URL(dbUrl);
   const psql = (sql: string) => run('psql', ['-h', u.hostname, '-p', u.port || '5432', '-U', u.username || 'postgres', '-d', u.pathname.slice(1), '-qc', sql]);
