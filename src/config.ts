@@ -71,6 +71,7 @@ const schema = z.object({
   UNSUBSCRIBE_SECRET: optionalString,
   WORKER_CONCURRENCY: wholeNumber(1, 1000, 64),
   STATUS_RATE_LIMIT: wholeNumber(0, 1_000_000, 120),
+  DELIVERY_RETENTION_DAYS: wholeNumber(0, 36_500, 90),
   XMPP_SERVICE: optionalString.pipe(
     z
       .string()
@@ -137,6 +138,8 @@ export interface Config {
   readonly workerConcurrency: number;
   /** Statuses per minute per token through the API and incoming hooks; 0 for no limit. */
   readonly statusRateLimit: number;
+  /** Days a finished delivery (sent, skipped, failed) is kept, then housekeeping deletes it; 0 keeps them all. */
+  readonly deliveryRetentionDays: number;
   readonly logLevel: string;
   /** Seconds a process waits at start for PostgreSQL and Redis before it exits 1 (STARTUP_TIMEOUT), in ms. */
   readonly startupTimeoutMs: number;
@@ -246,6 +249,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     unsubscribeSecret: e.UNSUBSCRIBE_SECRET,
     workerConcurrency: e.WORKER_CONCURRENCY,
     statusRateLimit: e.STATUS_RATE_LIMIT,
+    deliveryRetentionDays: e.DELIVERY_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
     startupTimeoutMs: e.STARTUP_TIMEOUT * 1000,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT * 1000,

@@ -200,7 +200,7 @@ export function webhookRoutes(ctx: AppContext, deps: { pipeline: PipelineApi; ch
       operationId: 'listOwnDeliveries',
       summary: 'Your own deliveries',
       description:
-        "Every delivery to the token's person (direct messages, channel posts, digest entries, SMS, XMPP), newest first. A webhook endpoint's deliveries are under `GET /webhooks/{id}/deliveries`.",
+        "Every delivery to the token's person (direct messages, channel posts, digest entries, SMS, XMPP), newest first, of the last `DELIVERY_RETENTION_DAYS` (90 by default; older finished ones are deleted). A webhook endpoint's deliveries are under `GET /webhooks/{id}/deliveries`.",
       tags,
       request: { query: ownDeliveriesQuery },
       responses: { 200: { description: 'A page of deliveries, newest first', body: ownDeliveriesResponse } },
