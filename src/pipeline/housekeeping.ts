@@ -1,6 +1,7 @@
 import { and, inArray, isNotNull, lt } from 'drizzle-orm';
 import type { AppContext } from '../app/context.js';
 import { pruneProcessedEvents } from '../app/processed-events.js';
+import { firstIdAt } from '../core/ids.js';
 import type { Db } from '../db/client.js';
 import { deliveries, outbox } from '../db/schema.js';
 
@@ -10,19 +11,11 @@ const DAY = 24 * 60 * 60 * 1000;
 const FINISHED = ['sent', 'skipped', 'failed'] as const;
 
 /**
- * The smallest delivery id of `at`'s millisecond: ids are time-ordered (src/core/ids.ts), so every id
- * below it was made before `at`, and the primary key finds them without an index on created_at (one
- * more index would cost every fan-out's insert).
- */
-export function firstIdAt(at: Date): string {
-  const t = at.getTime().toString(16).padStart(12, '0').slice(-12);
-  return `${t.slice(0, 8)}-${t.slice(8, 12)}-0000-0000-000000000000`;
-}
-
-/**
- * Deletes finished deliveries made before `before`, oldest first, `batch` rows a statement (short
- * locks, a small WAL burst each), for at most `budgetMs`; a backlog left over goes in the next run.
- * Deliveries still under way (queued, retrying, waiting for a digest) stay, however old.
+ * Deletes finished deliveries made before `before`, oldest first, `batch` rows a statement (short locks, a
+ * small WAL burst each), for at most `budgetMs`; a backlog left over goes in the next run. Ids are
+ * time-ordered (`firstIdAt`), so the primary key finds the rows without an index on created_at, which
+ * would cost every fan-out's insert. Deliveries still under way (queued, retrying, waiting for a digest)
+ * stay, however old.
  */
 export async function pruneDeliveries(db: Db, before: Date, opts: { batch?: number; budgetMs?: number } = {}): Promise<number> {
   const batch = opts.batch ?? 5000;
@@ -32,7 +25,7 @@ export async function pruneDeliveries(db: Db, before: Date, opts: { batch?: numb
     const oldest = db
       .select({ id: deliveries.id })
       .from(deliveries)
-      .where(and(lt(deliveries.id, firstIdAt(before)), inArray(deliveries.state, [...FINISHED]), lt(deliveries.createdAt, before)))
+      .where(and(lt(deliveries.id, firstIdAt(before.getTime())), inArray(deliveries.state, [...FINISHED]), lt(deliveries.createdAt, before)))
       .orderBy(deliveries.id)
       .limit(batch);
     const gone = await db.delete(deliveries).where(inArray(deliveries.id, oldest)).returning({ id: deliveries.id });

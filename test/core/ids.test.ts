@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newId } from '../../src/core/ids.js';
+import { firstIdAt, newId } from '../../src/core/ids.js';
 
 describe('newId', () => {
   it('is a UUIDv7: version 7, RFC 4122 variant, the time in its first 48 bits', () => {
@@ -14,5 +14,16 @@ describe('newId', () => {
     expect([...ids].reverse().sort()).toEqual(ids);
     const same = new Set(Array.from({ length: 10_000 }, () => newId(5000)));
     expect(same.size).toBe(10_000);
+  });
+});
+
+describe('firstIdAt', () => {
+  it('sorts below every id of its millisecond and above every earlier one', () => {
+    const at = Date.UTC(2026, 11, 7, 12, 0, 0, 0);
+    const boundary = firstIdAt(at);
+    for (let i = 0; i < 50; i++) {
+      expect(newId(at) > boundary).toBe(true);
+      expect(newId(at - 1) < boundary).toBe(true);
+    }
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimEvent } from '../../src/app/processed-events.js';
 import { newId } from '../../src/core/ids.js';
 import { deliveries, outbox, processedEvents } from '../../src/db/schema.js';
-import { firstIdAt, housekeep, pruneDeliveries } from '../../src/pipeline/housekeeping.js';
+import { housekeep, pruneDeliveries } from '../../src/pipeline/housekeeping.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 let t: TestContext;
@@ -79,14 +79,5 @@ describe('delivery retention (DELIVERY_RETENTION_DAYS)', () => {
     expect(await pruneDeliveries(db, new Date(t.clock.now().getTime() - 100 * DAY), { batch: 2, budgetMs: 0 })).toBe(2);
     // The oldest went first.
     expect(await labels()).toEqual(['old-0', 'old-1', 'old-2']);
-  });
-
-  it('firstIdAt sorts below every id of its millisecond and above every earlier one', () => {
-    const at = new Date('2026-12-07T12:00:00.000Z');
-    const boundary = firstIdAt(at);
-    for (let i = 0; i < 50; i++) {
-      expect(newId(at.getTime()) > boundary).toBe(true);
-      expect(newId(at.getTime() - 1) < boundary).toBe(true);
-    }
   });
 });
