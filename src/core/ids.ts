@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
+/** The first 48 bits of an id: its creation time in milliseconds, as 12 hex digits. */
+const timeHex = (ms: number) => ms.toString(16).padStart(12, '0').slice(-12);
+
 /**
  * Time-ordered opaque ids (UUIDv7 layout): sorting by id sorts by creation time,
  * which keyset pagination relies on. The random bits come from randomUUID (v4), which draws from a
  * cached entropy pool: a fresh randomBytes(16) per id showed in the fan-out profile.
  */
-const timeHex = (ms: number) => ms.toString(16).padStart(12, '0').slice(-12);
-
 export function newId(now: number = Date.now()): string {
   const r = randomUUID();
   const t = timeHex(now);
