@@ -25,7 +25,7 @@ export async function pruneDeliveries(db: Db, before: Date, opts: { batch?: numb
     const oldest = db
       .select({ id: deliveries.id })
       .from(deliveries)
-      .where(and(lt(deliveries.id, firstIdAt(before.getTime())), inArray(deliveries.state, [...FINISHED]), lt(deliveries.createdAt, before)))
+      .where(and(lt(deliveries.id, firstIdAt(before.getTime())), inArray(deliveries.state, [...FINISHED])))
       .orderBy(deliveries.id)
       .limit(batch);
     const gone = await db.delete(deliveries).where(inArray(deliveries.id, oldest)).returning({ id: deliveries.id });
