@@ -1,8 +1,8 @@
 import type { Express } from 'express';
 import { z } from 'zod';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject, type ZodOpenApiResponseObject, type oas31 } from 'zod-openapi';
-import { BODY_LIMIT_BYTES } from '../web/body-limit.js';
-import { problemBody, type ProblemCode } from './problem.js';
+import { BODY_LIMIT_BYTES, tooLargeSentence } from '../web/body-limit.js';
+import { problemBody, problemSentences, type ProblemCode } from './problem.js';
 import { specOf, type Method, type ProblemStatus, type RouteSpec } from './route.js';
 import { problemSchema } from './schemas.js';
 
@@ -78,11 +78,11 @@ const problemExamples: Record<ProblemStatus, { code: ProblemCode; detail: string
   403: { code: 'forbidden', detail: 'Only an administrator may do this.' },
   404: { code: 'not_found', detail: 'Unknown source.' },
   409: { code: 'conflict', detail: 'The handle @build is taken.' },
-  413: { code: 'too_large', detail: `The body is larger than ${BODY_LIMIT_BYTES / 1024} KiB.` },
-  415: { code: 'unsupported_media_type', detail: 'The body uses a character set or encoding this server does not read; send UTF-8.' },
+  413: { code: 'too_large', detail: tooLargeSentence() },
+  415: { code: 'unsupported_media_type', detail: problemSentences.charset },
   422: { code: 'rule', detail: 'A status is at most 1,000 characters; this one has 1,204.' },
   429: { code: 'rate_limited', detail: 'This token may post 60 statuses a minute and has used them; retry in 12 s.' },
-  503: { code: 'unavailable', detail: 'The service cannot reach its database or queue right now; retry in a moment.' },
+  503: { code: 'unavailable', detail: problemSentences.unavailable },
 };
 
 /** One object per status: zod-openapi registers each as a component (`#/components/responses/Problem404`) by identity. */

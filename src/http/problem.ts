@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'exp
 import { z } from 'zod';
 import { DomainError, httpStatusOf, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../log.js';
+import { tooLargeSentence } from '../web/body-limit.js';
 
 /** Problem codes: the domain's error codes plus the few the HTTP layer adds itself. */
 export type ProblemCode = ErrorCode | 'method_not_allowed' | 'unsupported_media_type' | 'internal';
@@ -20,6 +21,12 @@ const titles: Record<ProblemCode, string> = {
   unsupported_media_type: 'Unsupported media type',
   internal: 'Internal error',
 };
+
+/** Sentences the error handler answers with, shared with the API reference's examples (openapi.ts). */
+export const problemSentences = {
+  charset: 'The body uses a character set or encoding this server does not read; send UTF-8.',
+  unavailable: 'The service cannot reach its database or queue right now; retry in a moment.',
+} as const;
 
 const statuses: Record<ProblemCode, number> = { ...httpStatusOf, method_not_allowed: 405, unsupported_media_type: 415, internal: 500 };
 
@@ -183,10 +190,10 @@ export function errorHandler(publicUrl: string, log: Logger): ErrorRequestHandle
         case 'entity.parse.failed':
           return sendProblem(res, publicUrl, 'invalid', 'The body is not valid JSON.');
         case 'entity.too.large':
-          return sendProblem(res, publicUrl, 'too_large', 'The body is larger than 64 KiB.');
+          return sendProblem(res, publicUrl, 'too_large', tooLargeSentence());
         case 'encoding.unsupported':
         case 'charset.unsupported':
-          return sendProblem(res, publicUrl, 'unsupported_media_type', 'The body uses a character set or encoding this server does not read; send UTF-8.');
+          return sendProblem(res, publicUrl, 'unsupported_media_type', problemSentences.charset);
         case 'request.aborted':
         case 'request.size.invalid':
           return sendProblem(res, publicUrl, 'invalid', 'The body did not arrive completely.');
@@ -197,7 +204,7 @@ export function errorHandler(publicUrl: string, log: Logger): ErrorRequestHandle
     if (isBadCharacter(err)) return sendProblem(res, publicUrl, 'invalid', 'Text may not contain NUL characters.');
     if (isDependencyDown(err)) {
       log.error({ err, method: req.method }, 'dependency unavailable');
-      return sendProblem(res, publicUrl, 'unavailable', 'The service cannot reach its database or queue right now; retry in a moment.');
+      return sendProblem(res, publicUrl, 'unavailable', problemSentences.unavailable);
     }
     log.error({ err, method: req.method }, 'unexpected error');
     sendProblem(res, publicUrl, 'internal', 'Something went wrong on our side; it has been logged.');

@@ -4,6 +4,9 @@ import { DomainError } from '../core/errors.js';
 /** Every request body is refused above 64 KiB (SPEC section 3). Integrations should pass it to their parsers (Bolt: `bodyLimit`). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** The one sentence for a body over the limit, whichever check finds it (and the API reference's example). */
+export const tooLargeSentence = (max = BODY_LIMIT_BYTES) => `The body is larger than ${max / 1024} KiB.`;
+
 /**
  * Refuses a declared Content-Length above the limit before any parser runs. It reads nothing,
  * so the raw stream stays intact for Bolt's signature check when the body is small enough.
@@ -15,7 +18,7 @@ export function bodyLimit(max = BODY_LIMIT_BYTES): RequestHandler {
     if (declared !== undefined && Number(declared) > max) {
       // The rest of the body is never read; close the connection so it is not parsed as the next request.
       res.setHeader('Connection', 'close');
-      next(new DomainError('too_large', `The body is larger than ${max / 1024} KiB.`));
+      next(new DomainError('too_large', tooLargeSentence(max)));
       return;
     }
     next();
