@@ -62,6 +62,7 @@ const schema = z.object({
     .refine((v) => v.trim() === '' || v.split(',').every((p) => /^\s*\d+(\.\d+)?\s*$/.test(p)), 'comma-separated seconds, e.g. 5,300,1800')
     .transform((v) => (v.trim() === '' ? [] : v.split(',').map((p) => Math.round(Number(p) * 1000)))),
   WEBHOOK_TIMEOUT_MS: wholeNumber(1, 600_000, 10_000),
+  WEBHOOK_SEND_THREAD: optionalBool,
   ADMIN_HANDLES: z
     .string()
     .default('')
@@ -129,7 +130,8 @@ export interface Config {
   readonly email: { readonly smtpUrl: string | undefined; readonly from: string; readonly outboxDir: string };
   /** Outbound URLs (webhooks, inputs): private, loopback and link-local addresses allowed (ALLOW_PRIVATE_URLS). */
   readonly net: { readonly allowPrivateUrls: boolean };
-  readonly webhooks: { readonly retryDelaysMs: readonly number[]; readonly timeoutMs: number };
+  /** `sendThread`: webhook sends signed and written on a worker thread of their own (WEBHOOK_SEND_THREAD, net/send-lane.ts). */
+  readonly webhooks: { readonly retryDelaysMs: readonly number[]; readonly timeoutMs: number; readonly sendThread: boolean };
   readonly adminToken: string | undefined;
   /** ADMIN_HANDLES: people who are always administrators (console and API); `admin revoke` cannot demote them. */
   readonly adminHandles: readonly string[];
@@ -243,6 +245,7 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     webhooks: Object.freeze({
       retryDelaysMs: Object.freeze(e.WEBHOOK_RETRY_DELAYS),
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      sendThread: e.WEBHOOK_SEND_THREAD ?? true,
     }),
     adminToken: e.ADMIN_TOKEN,
     adminHandles: Object.freeze([...new Set(e.ADMIN_HANDLES)]),

@@ -21,6 +21,7 @@ describe('parseConfig', () => {
     expect(c.logLevel).toBe('info');
     expect(c.net.allowPrivateUrls).toBe(false);
     expect(c.webhooks.timeoutMs).toBe(10_000);
+    expect(c.webhooks.sendThread).toBe(true);
     // Seven delays: eight attempts in all.
     expect(c.webhooks.retryDelaysMs).toEqual([5, 300, 1800, 7200, 18000, 36000, 36000].map((s) => s * 1000));
     expect(c.workerConcurrency).toBe(64);
@@ -31,6 +32,7 @@ describe('parseConfig', () => {
     expect(parseConfig({ PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
     expect(parseConfig({ PUBLIC_URL: 'https://tp.example.com/' }).publicUrl).toBe('https://tp.example.com');
     expect(parseConfig({ ALLOW_PRIVATE_URLS: 'yes' }).net.allowPrivateUrls).toBe(true);
+    expect(parseConfig({ WEBHOOK_SEND_THREAD: 'false' }).webhooks.sendThread).toBe(false);
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '1, 2.5' }).webhooks.retryDelaysMs).toEqual([1000, 2500]);
     expect(parseConfig({ WEBHOOK_RETRY_DELAYS: '' }).webhooks.retryDelaysMs).toEqual([]);
     expect(parseConfig({ SLACK_API_URL: 'http://127.0.0.1:9/api' }).slack.apiUrl).toBe('http://127.0.0.1:9/api/');

@@ -11,6 +11,7 @@ import { sources, statuses, webhooks } from '../../db/schema.js';
 import type { Channel, DeliveryOutcome, DeliveryRecord, Limit } from '../../pipeline/channel.js';
 import { sendWebhook, type WebhookResponse } from './send.js';
 import { systemLookup, type LookupFn, type ResolvedAddress } from '../../net/address-guard.js';
+import { SendLane } from '../../net/send-lane.js';
 
 /** The endpoint columns a send needs (reading whole rows for a batch of 100 showed in the profile). */
 const endpointColumns = {
@@ -122,6 +123,8 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
   const { db, config, clock } = deps.ctx;
   const log = deps.ctx.log.child({ name: 'webhooks' });
   const delays = config.webhooks.retryDelaysMs;
+  // The send thread starts with the first send, so a web process that delivers nothing never has one.
+  const lane = config.webhooks.sendThread ? new SendLane() : null;
 
   /** Turns the endpoint off (once) and tells its owners in a DM. */
   async function disable(w: WebhookRow, reason: string): Promise<void> {
@@ -177,6 +180,7 @@ export function createWebhookChannel(deps: WebhookChannelDeps): Channel {
       timeoutMs: config.webhooks.timeoutMs,
       allowPrivate: config.net.allowPrivateUrls,
       lookup: shared.lookup,
+      ...(lane ? { post: lane.post } : {}),
     });
     if (res.kind === 'answered' && res.status >= 200 && res.status < 300) {
       if (w.failingSince) await db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, w.id));

@@ -333,6 +333,21 @@ describe('the webhook channel on its own', () => {
     }
   });
 
+  it('sends the same on the main thread (WEBHOOK_SEND_THREAD=false): signed, and a hang is a retry', async () => {
+    const here = { ...ctx, config: parseConfig({ ...env, DATABASE_URL: t.database.url, LOG_LEVEL: 'silent', WEBHOOK_TIMEOUT_MS: '200', WEBHOOK_SEND_THREAD: 'false' }) };
+    expect(here.config.webhooks.sendThread).toBe(false);
+    const channel = createWebhookChannel({ ctx: here });
+    const { path, hook } = await endpoint();
+    const d = await testDelivery(hook.id);
+    expect(await channel.deliver(d)).toEqual({ kind: 'sent' });
+    const e = await receiver.waitFor(() => receiver.eventsAt(path).find((x) => x.id === d.id), 'the event');
+    expect(e.type).toBe('webhook.test');
+    const hung = await addWebhook(ctx, owner.id, receiver.url('/hang-here'));
+    receiver.answer('/hang-here', { kind: 'hang' });
+    const out = await channel.deliver(await testDelivery(hung.id));
+    expect(out.kind === 'retry' && out.error).toMatch(/no answer: no answer within 200 ms/);
+  });
+
   it('disables an endpoint whose deliveries all failed for 5 days; any success ends the run', async () => {
     const boss = await addPerson(ctx, 'five-days');
     const path = '/five-days';
