@@ -17,7 +17,7 @@ function answer(n: number, a: PostAnswer): void {
   answers.push([n, a]);
   if (flushing) return;
   flushing = true;
-  // One message for every answer of this turn of the loop: a message per send cost more than the send.
+  // One message for every answer of this turn of the loop, as the main thread sends its requests.
   setImmediate(() => {
     flushing = false;
     const out = answers;
