@@ -1,7 +1,7 @@
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Pool } from 'undici';
+import { closeServer, listenLocal } from '../helpers/local-server.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT, postForStatus } from '../../src/net/post-for-status.js';
 
@@ -40,14 +40,9 @@ beforeAll(async () => {
     }
   });
   server.on('connection', (s) => sockets.push(s));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = await listenLocal(server);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => closeServer(server));
 
 const pools: Pool[] = [];
 afterEach(async () => {

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { closeServer, listenLocal } from '../helpers/local-server.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SendLane } from '../../src/net/send-lane.js';
 import type { SignedPost } from '../../src/net/signed-post.js';
@@ -22,14 +23,9 @@ beforeAll(async () => {
     if (req.url === '/hold') return held.push(() => res.writeHead(200).end());
     res.writeHead(req.url === '/gone' ? 410 : 200).end('ok');
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = await listenLocal(server);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-});
+afterAll(() => closeServer(server));
 
 const lanes: SendLane[] = [];
 afterEach(async () => {
