@@ -37,7 +37,7 @@ export class SendLane {
     new Promise<PostAnswer>((resolve, reject) => {
       const n = ++this.next;
       this.pending.set(n, { resolve, reject });
-      this.outbox.push([n, req]);
+      this.outbox.push([n, typeof req.url === 'string' ? req : { ...req, url: req.url.href }]);
       if (this.pending.size === 1) this.threadNow().ref();
       if (!this.flushScheduled) {
         this.flushScheduled = true;

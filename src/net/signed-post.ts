@@ -5,7 +5,8 @@ import { signWebhook } from './webhook-signing.js';
 
 /** One signed POST to an address the guard has already checked: all of a send but the check. */
 export interface SignedPost {
-  url: string;
+  /** Parsed already on this thread; a string where it crosses to the send thread (a URL object cannot). */
+  url: URL | string;
   /** The address `resolveAndCheck` approved; the socket goes only there. */
   address: ResolvedAddress;
   secret: string;
@@ -33,7 +34,7 @@ export type SignedPoster = (req: SignedPost) => Promise<PostAnswer>;
 export function createSignedPoster(maxPools = 1000): SignedPoster {
   const pools = new Pools(maxPools);
   return async (req) => {
-    const url = new URL(req.url);
+    const url = typeof req.url === 'string' ? new URL(req.url) : req.url;
     const headers = {
       host: url.host,
       'content-type': 'application/json',

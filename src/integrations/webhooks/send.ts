@@ -23,20 +23,21 @@ export type WebhookResponse =
   | { kind: 'refused'; reason: string };
 
 /** This thread's keep-alive pools and signing (`signed-post.ts`). */
-const postHere = createSignedPoster(1000);
+const postHere = createSignedPoster();
 
 /**
  * POSTs one signed event. Resolves and checks the host on every call (DNS may have changed); the send
  * itself connects only to the address checked. A name that does not resolve is "no answer".
  */
 export async function sendWebhook(req: WebhookRequest): Promise<WebhookResponse> {
+  const url = new URL(req.url);
   let address;
   try {
-    address = await resolveAndCheck(new URL(req.url), { allowPrivate: req.allowPrivate, lookup: req.lookup });
+    address = await resolveAndCheck(url, { allowPrivate: req.allowPrivate, lookup: req.lookup });
   } catch (err) {
     if (err instanceof NameNotResolved) return { kind: 'no_answer', error: err.reason };
     if (err instanceof DestinationRefused) return { kind: 'refused', reason: err.reason };
     throw err;
   }
-  return (req.post ?? postHere)({ url: req.url, address, secret: req.secret, id: req.id, body: req.body, timeoutMs: req.timeoutMs, ...(req.now ? { at: req.now().getTime() } : {}) });
+  return (req.post ?? postHere)({ url, address, secret: req.secret, id: req.id, body: req.body, timeoutMs: req.timeoutMs, ...(req.now ? { at: req.now().getTime() } : {}) });
 }
